@@ -1,0 +1,37 @@
+#pragma once
+// Names in a config -> types. Each module fills it (nmsim::models::register_models, ...), so the
+// config reader builds networks without including any model header.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nmsim/core/params.hpp"
+#include "nmsim/core/population.hpp"
+
+namespace nmsim {
+
+class Registry {
+ public:
+  /// Builds a population from its validated parameter and initial-value tables. Must read every
+  /// key it accepts and reject the others (ParamTable::reject_unknown).
+  using PopulationFactory = std::function<std::unique_ptr<Population>(
+      const std::string& name, std::size_t size, const ParamTable& params, const ParamTable& init)>;
+
+  void add_model(const std::string& name, PopulationFactory factory);
+  bool has_model(const std::string& name) const { return models_.count(name) != 0; }
+  std::vector<std::string> models() const;
+  std::unique_ptr<Population> make_population(const std::string& model, const std::string& name, std::size_t size,
+                                              const ParamTable& params, const ParamTable& init) const;
+
+ private:
+  std::map<std::string, PopulationFactory> models_;
+};
+
+/// Draw one value per neuron of `dist` into out[i * stride], from the stream
+/// ("init/<population>/<variable>", i): the same values for any thread count or model order.
+void draw_per_neuron(double* out, std::size_t n, std::size_t stride, const Distribution& dist, std::uint64_t seed,
+                     const std::string& population, const std::string& variable);
+
+}  // namespace nmsim

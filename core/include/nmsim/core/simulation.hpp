@@ -1,0 +1,112 @@
+#pragma once
+// The simulation: owns populations, projections, stimuli; runs the step loop.
+//
+// Step loop (one OpenMP parallel region per run() call; docs/step_order.md):
+//   for each delivery window of at most min_delay steps [w0, w1):
+//     observers.begin_window                                   (one thread)
+//     for k in [w0, w1):                                       (every thread, owned neurons)
+//       stimuli apply inputs for step k
+//       each population advances its owned range t_k -> t_{k+1}, collecting spikes
+//       consumed input slots and i_ext are cleared
+//       observers sample state at t_{k+1}
+//     barrier
+//     spikes of all threads merged and sorted by (step, population, neuron);
+//       spike counts, observers.on_spikes, observers.end_window (one thread)
+//     each thread pushes every spike through its own synapses into its targets' rings
+// A spike of step k with delay d >= min_delay arrives at step k+1+d >= w1 + 1, so no input is
+// needed before the window that follows: one exchange per window is exact.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nmsim/core/observer.hpp"
+#include "nmsim/core/population.hpp"
+#include "nmsim/core/projection.hpp"
+#include "nmsim/core/stimulus.hpp"
+
+namespace nmsim {
+
+struct SimulationOptions {
+  double dt = 0.1;           // ms
+  std::uint64_t seed = 1;    // keys every random stream
+  int threads = 0;           // 0 = all cores (OMP_NUM_THREADS if set)
+};
+
+class Simulation {
+ public:
+  explicit Simulation(SimulationOptions options = {});
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  /// Add a population; names must be unique. Returns a reference that stays valid.
+  Population& add(std::unique_ptr<Population> population);
+  template <class P, class... Args>
+  P& add_population(Args&&... args) {
+    return static_cast<P&>(add(std::make_unique<P>(std::forward<Args>(args)...)));
+  }
+  /// Connect two populations. Validates the spec (throws ConfigError); builds at the first run.
+  Projection& connect(ProjectionSpec spec);
+  Stimulus& add(std::unique_ptr<Stimulus> stimulus);
+  template <class S, class... Args>
+  S& add_stimulus(Args&&... args) {
+    return static_cast<S&>(add(std::make_unique<S>(std::forward<Args>(args)...)));
+  }
+  /// Observers are not owned; they must outlive the runs they watch.
+  void add_observer(Observer& observer);
+
+  /// Build the network (connectivity, buffers, initial state). Called by the first run().
+  void prepare();
+  bool prepared() const { return prepared_; }
+  /// Advance by `duration` ms (rounded to whole steps; must be a multiple of dt).
+  void run(double duration);
+  void run_steps(Step n);
+  /// Ask a running simulation to stop at the end of the current window (signal-safe flag).
+  /// Tell observers the run is over (completed = false after an error or interrupt).
+  void finish(bool completed);
+  void request_stop() { stop_requested_ = 1; }
+  bool stopped() const { return stop_requested_ != 0; }
+
+  double dt() const { return options_.dt; }
+  std::uint64_t seed() const { return options_.seed; }
+  int threads() const { return threads_; }
+  Step now() const { return now_; }  // steps done
+  double time() const { return static_cast<double>(now_) * options_.dt; }
+  DelaySteps min_delay() const { return min_delay_; }
+
+  const std::vector<std::unique_ptr<Population>>& populations() const { return populations_; }
+  const std::vector<std::unique_ptr<Projection>>& projections() const { return projections_; }
+  const std::vector<std::unique_ptr<Stimulus>>& stimuli() const { return stimuli_; }
+  Population& population(const std::string& name) const;
+  Projection& projection(const std::string& name) const;
+  Stimulus& stimulus(const std::string& name) const;
+  bool has_population(const std::string& name) const;
+  /// Range of neurons of population `pop` owned by thread `tid`.
+  Range owned(std::uint32_t pop, int tid) const;
+
+  /// Spikes emitted so far, per neuron (cumulative over runs).
+  const std::vector<std::uint64_t>& spike_counts(const std::string& population) const;
+  std::uint64_t total_spikes() const { return total_spikes_; }
+  /// Synaptic events delivered so far (spikes x outgoing synapses).
+  std::uint64_t synaptic_events() const { return synaptic_events_; }
+
+ private:
+  void run_window_loop(Step end);
+  SimulationOptions options_;
+  int threads_ = 1;
+  bool prepared_ = false;
+  Step now_ = 0;
+  DelaySteps min_delay_ = 1;
+  volatile int stop_requested_ = 0;
+  std::vector<std::unique_ptr<Population>> populations_;
+  std::vector<std::unique_ptr<Projection>> projections_;
+  std::vector<std::unique_ptr<Stimulus>> stimuli_;
+  std::vector<Observer*> observers_;
+  std::vector<std::vector<std::uint64_t>> spike_counts_;
+  std::vector<std::vector<std::uint64_t>> out_degree_;  // per population, per neuron: synapses out
+  std::uint64_t total_spikes_ = 0;
+  std::uint64_t synaptic_events_ = 0;
+};
+
+}  // namespace nmsim

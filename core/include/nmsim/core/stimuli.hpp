@@ -1,0 +1,99 @@
+#pragma once
+// The built-in stimuli: Poisson spike input, currents, and inputs at given times.
+// All apply to a whole population or a chosen subset of its neurons.
+#include <vector>
+
+#include "nmsim/core/stimulus.hpp"
+
+namespace nmsim {
+
+/// Neurons a stimulus acts on: all (empty list) or the listed population-local ids.
+class NeuronSubset {
+ public:
+  NeuronSubset() = default;
+  NeuronSubset(std::vector<NeuronIndex> ids, std::size_t population_size);
+  bool all() const { return mask_.empty(); }
+  bool contains(std::size_t i) const { return mask_.empty() || mask_[i] != 0; }
+
+ private:
+  std::vector<std::uint8_t> mask_;
+};
+
+/// Independent Poisson spike trains, one per target neuron, each of rate `rate` (Hz), each spike
+/// adding `weight` to input port `port` at the end of the step it falls in (NEST's
+/// poisson_generator with delay dt). Active for start <= t < stop (ms).
+/// Stream: ("stimulus/<name>", neuron), counter = step, so the input of neuron i at step k is the
+/// same for any thread count and for any other stimuli present.
+class PoissonInput : public Stimulus {
+ public:
+  PoissonInput(std::string name, Population& target, std::string port, double rate_hz, double weight,
+               double start = 0.0, double stop = 1e300, NeuronSubset subset = {});
+  std::string_view kind() const override { return "poisson"; }
+  void prepare(double dt, std::uint64_t seed) override;
+  void apply(Step k, Range owned) override;
+  /// Change the rate between runs (closed-loop control).
+  void set_rate(double rate_hz);
+  double rate() const { return rate_; }
+  void set_weight(double w) { weight_ = w; }
+
+ private:
+  std::string port_name_;
+  int port_ = 0;
+  bool pulse_ = false;
+  double rate_, weight_, start_, stop_;
+  NeuronSubset subset_;
+  double dt_ = 0.1;
+  std::uint64_t seed_ = 0;
+  std::uint32_t purpose_;
+  double lambda_ = 0.0, exp_minus_lambda_ = 1.0;
+};
+
+/// A piecewise-constant current (pA): amplitude amplitudes[i] from times[i] (ms) on, zero
+/// before times[0]; a constant current is times = [start], and `stop` switches it off. The value
+/// at t_k holds over the step [t_k, t_{k+1}) (NEST's step_current_generator).
+class CurrentInput : public Stimulus {
+ public:
+  CurrentInput(std::string name, Population& target, std::vector<double> times, std::vector<double> amplitudes,
+               double stop = 1e300, NeuronSubset subset = {});
+  std::string_view kind() const override { return "current"; }
+  void prepare(double dt, std::uint64_t seed) override;
+  void apply(Step k, Range owned) override;
+  /// Replace the schedule by a constant amplitude from now on (closed-loop control).
+  void set_amplitude(double pA);
+  double amplitude_at(double t) const;
+
+ private:
+  std::vector<double> times_, amplitudes_;
+  double stop_;
+  NeuronSubset subset_;
+  double dt_ = 0.1;
+  std::vector<Step> step_of_;
+  Step stop_step_ = 0;
+};
+
+/// Input events at given times: event i adds `weight` to port `port` of neuron neurons[i] at time
+/// times[i] (ms, a multiple of dt). With `neurons` empty, every neuron gets every time.
+class SpikeTimesInput : public Stimulus {
+ public:
+  SpikeTimesInput(std::string name, Population& target, std::string port, std::vector<double> times,
+                  std::vector<NeuronIndex> neurons, double weight);
+  std::string_view kind() const override { return "spike_times"; }
+  void prepare(double dt, std::uint64_t seed) override;
+  void apply(Step k, Range owned) override;
+
+ private:
+  struct Event {
+    Step arrival;
+    NeuronIndex neuron;
+  };
+  std::string port_name_;
+  int port_ = 0;
+  bool pulse_ = false;
+  std::vector<double> times_;
+  std::vector<NeuronIndex> neurons_;
+  double weight_;
+  std::vector<Event> events_;  // sorted by (arrival, neuron)
+  bool broadcast_ = false;
+};
+
+}  // namespace nmsim

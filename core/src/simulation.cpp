@@ -1,0 +1,339 @@
+#include "nmsim/core/simulation.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+
+#include <fmt/format.h>
+
+namespace nmsim {
+
+Simulation::Simulation(SimulationOptions options) : options_(options) {
+  if (!(options_.dt > 0) || !std::isfinite(options_.dt))
+    throw ConfigError({}, "simulation.dt", fmt::format("expected a time step > 0 ms, found {}", options_.dt));
+  if (options_.threads < 0)
+    throw ConfigError({}, "simulation.threads",
+                      fmt::format("expected a whole number >= 0 (0 = all cores), found {}", options_.threads));
+  threads_ = options_.threads == 0 ? omp_get_max_threads() : options_.threads;
+}
+
+Simulation::~Simulation() = default;
+
+Population& Simulation::add(std::unique_ptr<Population> population) {
+  if (prepared_) throw ConfigError({}, "population." + population->name(), "cannot add a population after the first run");
+  if (has_population(population->name()))
+    throw ConfigError({}, "population." + population->name() + ".name", "a population of this name exists already");
+  population->index_ = static_cast<std::uint32_t>(populations_.size());
+  populations_.push_back(std::move(population));
+  return *populations_.back();
+}
+
+bool Simulation::has_population(const std::string& name) const {
+  for (const auto& p : populations_)
+    if (p->name() == name) return true;
+  return false;
+}
+
+Population& Simulation::population(const std::string& name) const {
+  for (const auto& p : populations_)
+    if (p->name() == name) return *p;
+  throw ConfigError({}, "population", fmt::format("no population named \"{}\"", name));
+}
+
+Projection& Simulation::projection(const std::string& name) const {
+  for (const auto& p : projections_)
+    if (p->name() == name) return *p;
+  throw ConfigError({}, "projection", fmt::format("no projection named \"{}\"", name));
+}
+
+Stimulus& Simulation::stimulus(const std::string& name) const {
+  for (const auto& s : stimuli_)
+    if (s->name() == name) return *s;
+  throw ConfigError({}, "stimulus", fmt::format("no stimulus named \"{}\"", name));
+}
+
+Projection& Simulation::connect(ProjectionSpec spec) {
+  const std::string key = "projection." + spec.name;
+  if (prepared_) throw ConfigError({}, key, "cannot add a projection after the first run");
+  for (const auto& p : projections_)
+    if (p->name() == spec.name) throw ConfigError({}, key + ".name", "a projection of this name exists already");
+  auto find = [&](const std::string& pop, const char* field) -> Population& {
+    for (const auto& p : populations_)
+      if (p->name() == pop) return *p;
+    std::vector<std::string> names;
+    for (const auto& p : populations_) names.push_back(p->name());
+    throw ConfigError({}, key + "." + field,
+                      fmt::format("expected the name of a population ({}), found \"{}\"", fmt::join(names, ", "), pop));
+  };
+  Population& src = find(spec.source, "source");
+  Population& tgt = find(spec.target, "target");
+  const auto ports = tgt.ports();
+  if (spec.port.empty()) {
+    if (spec.weight.min_value() >= 0)
+      spec.port = "exc";
+    else if (spec.weight.max_value() <= 0)
+      spec.port = "inh";
+    else
+      throw ConfigError({}, key + ".synapse", "weights take both signs: name the input port (synapse = ...)");
+  }
+  const int port = tgt.port_index(spec.port);
+  if (port < 0) {
+    std::vector<std::string> names;
+    for (const auto& p : ports) names.push_back(p.name);
+    throw ConfigError({}, key + ".synapse",
+                      fmt::format("expected an input port of model {} ({}), found \"{}\"", tgt.model(),
+                                  fmt::join(names, ", "), spec.port));
+  }
+  if (ports[port].nonnegative_weights && spec.weight.min_value() < 0)
+    throw ConfigError({}, key + ".weight",
+                      fmt::format("port \"{}\" of model {} takes weights >= 0 ({}); found {}", spec.port, tgt.model(),
+                                  ports[port].units, spec.weight.str()));
+  const double dt = options_.dt;
+  const auto check_delay = [&](double d) {
+    const double steps = d / dt;
+    if (!(steps >= 1 - 1e-9))
+      throw ConfigError({}, key + ".delay", fmt::format("expected a delay >= dt = {} ms, found {} ms", dt, d));
+    if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
+      throw ConfigError({}, key + ".delay",
+                        fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, d));
+  };
+  if (spec.delay.is_constant())
+    check_delay(spec.delay.a);
+  else if (!(spec.delay.min_value() >= dt - 1e-12))
+    throw ConfigError({}, key + ".delay",
+                      fmt::format("delays are drawn from {}, which can fall below dt = {} ms: add min = {}",
+                                  spec.delay.str(), dt, dt));
+  ConnectSpec& c = spec.connect;
+  const bool same = &src == &tgt;
+  const std::uint64_t avail_src = src.size() - ((same && !c.allow_autapses) ? 1 : 0);
+  const std::uint64_t avail_tgt = tgt.size() - ((same && !c.allow_autapses) ? 1 : 0);
+  switch (c.rule) {
+    case ConnectSpec::Rule::fixed_probability:
+      if (!(c.p >= 0 && c.p <= 1))
+        throw ConfigError({}, key + ".connect.p", fmt::format("expected a probability in [0, 1], found {}", c.p));
+      break;
+    case ConnectSpec::Rule::fixed_indegree:
+      if (!c.allow_multapses && c.k > avail_src)
+        throw ConfigError({}, key + ".connect.k",
+                          fmt::format("expected k <= {} (distinct sources available without multapses), found {}",
+                                      avail_src, c.k));
+      if (c.k > 0 && avail_src == 0) throw ConfigError({}, key + ".connect.k", "no source neuron to draw from");
+      break;
+    case ConnectSpec::Rule::fixed_outdegree:
+      if (!c.allow_multapses && c.k > avail_tgt)
+        throw ConfigError({}, key + ".connect.k",
+                          fmt::format("expected k <= {} (distinct targets available without multapses), found {}",
+                                      avail_tgt, c.k));
+      if (c.k > 0 && avail_tgt == 0) throw ConfigError({}, key + ".connect.k", "no target neuron to draw from");
+      break;
+    case ConnectSpec::Rule::one_to_one:
+      if (src.size() != tgt.size())
+        throw ConfigError({}, key + ".connect.rule",
+                          fmt::format("one_to_one needs equal sizes, found {} -> {}", src.size(), tgt.size()));
+      break;
+    case ConnectSpec::Rule::pairs:
+      for (const auto& [s, t] : c.pairs)
+        if (s >= src.size() || t >= tgt.size())
+          throw ConfigError({}, key + ".connect.pairs",
+                            fmt::format("pair ({}, {}) is out of range: sizes are {} and {}", s, t, src.size(),
+                                        tgt.size()));
+      if (!c.pair_weights.empty() && c.pair_weights.size() != c.pairs.size())
+        throw ConfigError({}, key + ".connect.weights",
+                          fmt::format("expected {} weights (one per pair), found {}", c.pairs.size(), c.pair_weights.size()));
+      if (!c.pair_delays.empty() && c.pair_delays.size() != c.pairs.size())
+        throw ConfigError({}, key + ".connect.delays",
+                          fmt::format("expected {} delays (one per pair), found {}", c.pairs.size(), c.pair_delays.size()));
+      for (double d : c.pair_delays) check_delay(d);
+      if (ports[port].nonnegative_weights)
+        for (double w : c.pair_weights)
+          if (w < 0) throw ConfigError({}, key + ".connect.weights", fmt::format("expected weights >= 0, found {}", w));
+      break;
+    case ConnectSpec::Rule::all_to_all: break;
+  }
+  projections_.push_back(std::make_unique<Projection>(std::move(spec), src, tgt, port));
+  return *projections_.back();
+}
+
+Stimulus& Simulation::add(std::unique_ptr<Stimulus> stimulus) {
+  if (prepared_) throw ConfigError({}, "stimulus." + stimulus->name(), "cannot add a stimulus after the first run");
+  for (const auto& s : stimuli_)
+    if (s->name() == stimulus->name())
+      throw ConfigError({}, "stimulus." + stimulus->name() + ".name", "a stimulus of this name exists already");
+  stimuli_.push_back(std::move(stimulus));
+  return *stimuli_.back();
+}
+
+void Simulation::add_observer(Observer& observer) {
+  observers_.push_back(&observer);
+  if (prepared_) observer.prepare(*this);
+}
+
+Range Simulation::owned(std::uint32_t pop, int tid) const {
+  const std::size_t n = populations_[pop]->size();
+  const auto t = static_cast<std::size_t>(tid);
+  const auto nt = static_cast<std::size_t>(threads_);
+  return {n * t / nt, n * (t + 1) / nt};
+}
+
+void Simulation::prepare() {
+  if (prepared_) return;
+  const double dt = options_.dt;
+  for (auto& p : projections_) p->set_threads(threads_);
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(threads_));
+#pragma omp parallel num_threads(threads_)
+  {
+    const int tid = omp_get_thread_num();
+    try {
+      for (auto& p : projections_) p->build(tid, owned(p->target().index(), tid), dt, options_.seed);
+    } catch (...) {
+      errors[static_cast<std::size_t>(tid)] = std::current_exception();
+    }
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+
+  // The delivery window is the smallest delay present; without synapses any length is exact.
+  DelaySteps dmin = 65535;
+  std::vector<DelaySteps> dmax_into(populations_.size(), 0);
+  for (const auto& p : projections_) {
+    if (p->synapse_count() == 0) continue;
+    dmin = std::min(dmin, p->min_delay());
+    auto& m = dmax_into[p->target().index()];
+    m = std::max(m, p->max_delay());
+  }
+  min_delay_ = dmin == 65535 ? 10 : dmin;
+  out_degree_.assign(populations_.size(), {});
+  spike_counts_.assign(populations_.size(), {});
+  for (const auto& pop : populations_) {
+    // Inputs live at arrival steps [w1, w1 + max_delay] between windows: max_delay + 1 slots.
+    const std::size_t slots = std::max<std::size_t>(2, std::size_t{dmax_into[pop->index()]} + 1);
+    pop->inputs().allocate(pop->ports().size(), slots, pop->size());
+    pop->prepare(dt, options_.seed);
+    spike_counts_[pop->index()].assign(pop->size(), 0);
+    out_degree_[pop->index()].assign(pop->size(), 0);
+  }
+  for (const auto& p : projections_) {
+    auto& deg = out_degree_[p->source().index()];
+    for (std::size_t t = 0; t < p->threads(); ++t) {
+      const auto& row = p->csr(static_cast<int>(t)).row;
+      for (std::size_t s = 0; s + 1 < row.size(); ++s) deg[s] += row[s + 1] - row[s];
+    }
+  }
+  for (auto& s : stimuli_) s->prepare(dt, options_.seed);
+  prepared_ = true;
+  for (Observer* o : observers_) o->prepare(*this);
+}
+
+void Simulation::run(double duration) {
+  const double steps = duration / options_.dt;
+  if (!(steps >= 0) || std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
+    throw ConfigError({}, "simulation.duration",
+                      fmt::format("expected a duration >= 0 that is a multiple of dt = {} ms, found {} ms",
+                                  options_.dt, duration));
+  run_steps(static_cast<Step>(std::llround(steps)));
+}
+
+void Simulation::run_steps(Step n) {
+  if (!prepared_) prepare();
+  if (n <= 0) return;
+  stop_requested_ = 0;
+  run_window_loop(now_ + n);
+}
+
+void Simulation::finish(bool completed) {
+  for (Observer* o : observers_) o->finish(completed);
+}
+
+const std::vector<std::uint64_t>& Simulation::spike_counts(const std::string& name) const {
+  return spike_counts_.at(population(name).index());
+}
+
+void Simulation::run_window_loop(Step end) {
+  const std::size_t n_threads = static_cast<std::size_t>(threads_);
+  std::vector<SpikeSink> sinks(n_threads);
+  std::vector<Spike> merged;
+  std::exception_ptr error;
+  bool stop = false;
+  std::vector<Observer*> samplers;
+  for (Observer* o : observers_)
+    if (o->samples()) samplers.push_back(o);
+  struct PopPorts {
+    std::vector<PortKind> kind;
+  };
+  std::vector<PopPorts> port_kinds(populations_.size());
+  for (const auto& p : populations_)
+    for (const auto& port : p->ports()) port_kinds[p->index()].kind.push_back(port.kind);
+
+#pragma omp parallel num_threads(threads_)
+  {
+    const int tid = omp_get_thread_num();
+    SpikeSink& sink = sinks[static_cast<std::size_t>(tid)];
+    std::vector<Range> my_range(populations_.size());
+    for (const auto& p : populations_) my_range[p->index()] = owned(p->index(), tid);
+    Step w0 = now_;
+    while (w0 < end) {
+      const Step w1 = std::min<Step>(w0 + min_delay_, end);
+#pragma omp single
+      {
+        try {
+          for (Observer* o : observers_) o->begin_window(w0, w1);
+        } catch (...) {
+          error = std::current_exception();
+        }
+      }
+      for (Step k = w0; k < w1; ++k) {
+        for (auto& s : stimuli_) s->apply(k, my_range[s->target().index()]);
+        for (auto& pop : populations_) {
+          const Range r = my_range[pop->index()];
+          if (r.size() == 0) continue;
+          InputBuffers& buf = pop->inputs();
+          const auto& kinds = port_kinds[pop->index()].kind;
+          InputView in;
+          for (std::size_t q = 0; q < kinds.size(); ++q)
+            in.port[q] = buf.slot(q, kinds[q] == PortKind::jump ? k + 1 : k);
+          in.i_ext = buf.i_ext();
+          pop->update(UpdateContext{k, options_.dt, options_.seed}, r, in, sink);
+          for (std::size_t q = 0; q < kinds.size(); ++q)
+            std::fill(const_cast<double*>(in.port[q]) + r.begin, const_cast<double*>(in.port[q]) + r.end, 0.0);
+          std::fill(buf.i_ext() + r.begin, buf.i_ext() + r.end, 0.0);
+        }
+        for (Observer* o : samplers) o->sample(k, tid);
+      }
+#pragma omp barrier
+#pragma omp single
+      {
+        merged.clear();
+        for (auto& s : sinks) {
+          merged.insert(merged.end(), s.spikes().begin(), s.spikes().end());
+          s.spikes().clear();
+        }
+        std::sort(merged.begin(), merged.end(), [](const Spike& a, const Spike& b) {
+          if (a.step != b.step) return a.step < b.step;
+          if (a.population != b.population) return a.population < b.population;
+          return a.neuron < b.neuron;
+        });
+        for (const Spike& s : merged) {
+          ++spike_counts_[s.population][s.neuron];
+          synaptic_events_ += out_degree_[s.population][s.neuron];
+        }
+        total_spikes_ += merged.size();
+        now_ = w1;
+        try {
+          for (Observer* o : observers_) o->on_spikes(merged);
+          for (Observer* o : observers_) o->end_window(w1);
+        } catch (...) {
+          error = std::current_exception();
+        }
+        stop = error != nullptr || stop_requested_ != 0;
+      }
+      for (auto& p : projections_) p->deliver(tid, merged);
+      w0 = w1;
+      if (stop) break;
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace nmsim

@@ -1,0 +1,190 @@
+#include "nmsim/core/stimuli.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "nmsim/core/error.hpp"
+#include "nmsim/core/rng.hpp"
+
+namespace nmsim {
+
+namespace {
+int resolve_port(const std::string& stim, Population& target, const std::string& port, bool& pulse) {
+  const int p = target.port_index(port);
+  if (p < 0) {
+    std::vector<std::string> names;
+    for (const auto& q : target.ports()) names.push_back(q.name);
+    throw ConfigError({}, "stimulus." + stim + ".port",
+                      fmt::format("expected an input port of model {} ({}), found \"{}\"", target.model(),
+                                  fmt::join(names, ", "), port));
+  }
+  pulse = target.ports()[static_cast<std::size_t>(p)].kind == PortKind::pulse;
+  return p;
+}
+
+Step to_step(double t, double dt) { return static_cast<Step>(std::llround(t / dt)); }
+}  // namespace
+
+NeuronSubset::NeuronSubset(std::vector<NeuronIndex> ids, std::size_t population_size) {
+  if (ids.empty()) return;
+  mask_.assign(population_size, 0);
+  for (NeuronIndex i : ids) {
+    if (i >= population_size)
+      throw ConfigError({}, "neurons", fmt::format("neuron id {} is out of range (size {})", i, population_size));
+    mask_[i] = 1;
+  }
+}
+
+PoissonInput::PoissonInput(std::string name, Population& target, std::string port, double rate_hz, double weight,
+                           double start, double stop, NeuronSubset subset)
+    : Stimulus(std::move(name), target),
+      port_name_(std::move(port)),
+      rate_(rate_hz),
+      weight_(weight),
+      start_(start),
+      stop_(stop),
+      subset_(std::move(subset)),
+      purpose_(purpose_id("stimulus/" + this->name())) {
+  port_ = resolve_port(this->name(), target, port_name_, pulse_);
+  if (!(rate_hz >= 0) || !std::isfinite(rate_hz))
+    throw ConfigError({}, "stimulus." + this->name() + ".rate", fmt::format("expected a rate >= 0 Hz, found {}", rate_hz));
+}
+
+void PoissonInput::prepare(double dt, std::uint64_t seed) {
+  dt_ = dt;
+  seed_ = seed;
+  set_rate(rate_);
+}
+
+void PoissonInput::set_rate(double rate_hz) {
+  rate_ = rate_hz;
+  lambda_ = rate_ * dt_ * 1e-3;
+  exp_minus_lambda_ = std::exp(-lambda_);
+}
+
+void PoissonInput::apply(Step k, Range owned) {
+  const double t = static_cast<double>(k) * dt_;
+  if (t < start_ - 1e-9 * dt_ || t >= stop_ - 1e-9 * dt_ || lambda_ <= 0) return;
+  double* in = target().inputs().slot(static_cast<std::size_t>(port_), pulse_ ? k : k + 1);
+  const auto counter = static_cast<std::uint64_t>(k);
+  for (std::size_t i = owned.begin; i < owned.end; ++i) {
+    if (!subset_.contains(i)) continue;
+    RandomStream rng(seed_, purpose_, static_cast<std::uint32_t>(i), counter);
+    std::uint64_t n;
+    if (lambda_ < 12.0) {
+      // Inversion with the precomputed e^-lambda: one uniform per neuron and step when n = 0.
+      const double u = rng.uniform();
+      double p = exp_minus_lambda_, cdf = p;
+      n = 0;
+      while (u >= cdf) {
+        ++n;
+        p *= lambda_ / static_cast<double>(n);
+        const double next = cdf + p;
+        if (next == cdf) break;
+        cdf = next;
+      }
+    } else {
+      n = rng.poisson(lambda_);
+    }
+    if (n) in[i] += static_cast<double>(n) * weight_;
+  }
+}
+
+CurrentInput::CurrentInput(std::string name, Population& target, std::vector<double> times,
+                           std::vector<double> amplitudes, double stop, NeuronSubset subset)
+    : Stimulus(std::move(name), target),
+      times_(std::move(times)),
+      amplitudes_(std::move(amplitudes)),
+      stop_(stop),
+      subset_(std::move(subset)) {
+  const std::string key = "stimulus." + this->name();
+  if (times_.size() != amplitudes_.size())
+    throw ConfigError({}, key + ".amplitudes",
+                      fmt::format("expected one amplitude per time ({}), found {}", times_.size(), amplitudes_.size()));
+  for (std::size_t i = 1; i < times_.size(); ++i)
+    if (!(times_[i] > times_[i - 1]))
+      throw ConfigError({}, key + ".times", fmt::format("expected increasing times, found {} after {}", times_[i], times_[i - 1]));
+}
+
+void CurrentInput::prepare(double dt, std::uint64_t) {
+  dt_ = dt;
+  step_of_.clear();
+  for (double t : times_) step_of_.push_back(to_step(t, dt));
+  stop_step_ = stop_ >= 1e299 ? std::numeric_limits<Step>::max() : to_step(stop_, dt);
+}
+
+double CurrentInput::amplitude_at(double t) const {
+  double a = 0.0;
+  for (std::size_t i = 0; i < times_.size(); ++i)
+    if (t >= times_[i] - 1e-9 * dt_) a = amplitudes_[i];
+  return t >= stop_ - 1e-9 * dt_ ? 0.0 : a;
+}
+
+void CurrentInput::set_amplitude(double pA) {
+  times_ = {0.0};
+  amplitudes_ = {pA};
+  stop_ = 1e300;
+  prepare(dt_, 0);
+}
+
+void CurrentInput::apply(Step k, Range owned) {
+  if (k >= stop_step_) return;
+  // Last change at or before step k.
+  auto it = std::upper_bound(step_of_.begin(), step_of_.end(), k);
+  if (it == step_of_.begin()) return;
+  const double a = amplitudes_[static_cast<std::size_t>(it - step_of_.begin() - 1)];
+  if (a == 0.0) return;
+  double* i_ext = target().inputs().i_ext();
+  for (std::size_t i = owned.begin; i < owned.end; ++i)
+    if (subset_.contains(i)) i_ext[i] += a;
+}
+
+SpikeTimesInput::SpikeTimesInput(std::string name, Population& target, std::string port, std::vector<double> times,
+                                 std::vector<NeuronIndex> neurons, double weight)
+    : Stimulus(std::move(name), target),
+      port_name_(std::move(port)),
+      times_(std::move(times)),
+      neurons_(std::move(neurons)),
+      weight_(weight) {
+  const std::string key = "stimulus." + this->name();
+  port_ = resolve_port(this->name(), target, port_name_, pulse_);
+  broadcast_ = neurons_.empty();
+  if (!broadcast_ && neurons_.size() != times_.size())
+    throw ConfigError({}, key + ".neurons",
+                      fmt::format("expected one neuron id per time ({}), found {}", times_.size(), neurons_.size()));
+  for (NeuronIndex i : neurons_)
+    if (i >= target.size())
+      throw ConfigError({}, key + ".neurons", fmt::format("neuron id {} is out of range (size {})", i, target.size()));
+}
+
+void SpikeTimesInput::prepare(double dt, std::uint64_t) {
+  const std::string key = "stimulus." + name();
+  events_.clear();
+  for (std::size_t e = 0; e < times_.size(); ++e) {
+    const double steps = times_[e] / dt;
+    if (!(steps >= 0) || std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
+      throw ConfigError({}, key + ".times", fmt::format("expected times >= 0 on the dt = {} ms grid, found {} ms", dt, times_[e]));
+    const Step a = std::llround(steps);
+    if (broadcast_)
+      for (std::size_t i = 0; i < target().size(); ++i) events_.push_back({a, static_cast<NeuronIndex>(i)});
+    else
+      events_.push_back({a, neurons_[e]});
+  }
+  std::stable_sort(events_.begin(), events_.end(), [](const Event& x, const Event& y) {
+    return x.arrival != y.arrival ? x.arrival < y.arrival : x.neuron < y.neuron;
+  });
+}
+
+void SpikeTimesInput::apply(Step k, Range owned) {
+  const Step arrival = pulse_ ? k : k + 1;
+  auto lo = std::lower_bound(events_.begin(), events_.end(), arrival,
+                             [](const Event& e, Step a) { return e.arrival < a; });
+  if (lo == events_.end() || lo->arrival != arrival) return;
+  double* in = target().inputs().slot(static_cast<std::size_t>(port_), arrival);
+  for (auto it = lo; it != events_.end() && it->arrival == arrival; ++it)
+    if (owned.contains(it->neuron)) in[it->neuron] += weight_;
+}
+
+}  // namespace nmsim
