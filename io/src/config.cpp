@@ -1,0 +1,570 @@
+#include "nmsim/io/config.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "nmsim/core/stimuli.hpp"
+
+namespace nmsim::io {
+
+namespace {
+
+const std::vector<std::string> kTopLevel = {"simulation", "output", "population", "projection", "stimulus", "record"};
+const std::vector<std::string> kLater = {"plasticity", "modulator", "modulation", "task"};
+
+std::string node_type(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return fmt::format("string \"{}\"", *n.value<std::string>());
+    case toml::node_type::integer: return fmt::format("integer {}", *n.value<std::int64_t>());
+    case toml::node_type::floating_point: return fmt::format("number {}", *n.value<double>());
+    case toml::node_type::boolean: return fmt::format("boolean {}", *n.value<bool>());
+    default: return "a date/time";
+  }
+}
+
+}  // namespace
+
+struct Config::Impl {
+  std::string source;
+  std::string text;
+  toml::table root;
+  std::map<std::string, SourcePos> positions;  // key path -> where it was written
+  std::map<std::string, std::string> set_origin;  // key path -> the --set argument that wrote it
+
+  SimulationOptions sim_options;
+  double duration = 0;
+  OutputConfig output;
+  std::vector<RecordConfig> records;
+  struct Pop {
+    std::string name, model;
+    std::size_t size = 0;
+    ParamTable params, init;
+  };
+  std::vector<Pop> pops;
+  std::vector<ProjectionSpec> projections;
+  struct Stim {
+    std::string name, kind, target, path;
+    ParamTable table;
+  };
+  std::vector<Stim> stims;
+
+  SourcePos pos(const toml::node& n, const std::string& path) {
+    auto it = set_origin.find(path);
+    if (it != set_origin.end()) return {"--set " + it->second, 0, 0};
+    const auto& b = n.source().begin;
+    return {source, static_cast<int>(b.line), static_cast<int>(b.column)};
+  }
+  SourcePos remember(const toml::node& n, const std::string& path) {
+    SourcePos p = pos(n, path);
+    positions[path] = p;
+    return p;
+  }
+  [[noreturn]] void fail(const toml::node& n, const std::string& path, const std::string& msg) {
+    throw ConfigError(pos(n, path), path, msg);
+  }
+
+  Distribution to_distribution(const toml::table& t, const std::string& path) {
+    Distribution d;
+    int kinds = 0;
+    for (auto&& [k, v] : t) {
+      const std::string key(k.str());
+      const std::string kp = path + "." + key;
+      if (key == "uniform" || key == "normal") {
+        ++kinds;
+        const toml::array* a = v.as_array();
+        if (!a || a->size() != 2 || !(*a)[0].is_number() || !(*a)[1].is_number())
+          fail(v, kp, fmt::format("expected an array of two numbers, found {}", node_type(v)));
+        d.kind = key == "uniform" ? Distribution::Kind::uniform : Distribution::Kind::normal;
+        d.a = *(*a)[0].value<double>();
+        d.b = *(*a)[1].value<double>();
+      } else if (key == "min" || key == "max") {
+        if (!v.is_number()) fail(v, kp, fmt::format("expected a number, found {}", node_type(v)));
+        (key == "min" ? d.lo : d.hi) = *v.value<double>();
+      } else {
+        fail(v, kp, "unknown key in a distribution; expected uniform = [lo, hi] or normal = [mean, sd], "
+                    "optional min, max");
+      }
+    }
+    if (kinds != 1)
+      fail(t, path, "expected a distribution with exactly one of uniform = [lo, hi] or normal = [mean, sd]");
+    return d;
+  }
+
+  ParamValue to_value(const toml::node& n, const std::string& path) {
+    ParamValue v;
+    v.pos = remember(n, path);
+    if (n.is_integer() || n.is_floating_point()) {
+      v.value = *n.value<double>();
+    } else if (n.is_boolean()) {
+      v.value = *n.value<bool>();
+    } else if (n.is_string()) {
+      v.value = *n.value<std::string>();
+    } else if (n.is_table()) {
+      v.value = to_distribution(*n.as_table(), path);
+    } else if (n.is_array()) {
+      const toml::array& a = *n.as_array();
+      if (a.empty() || a[0].is_number()) {
+        std::vector<double> xs;
+        for (const auto& e : a) {
+          if (!e.is_number()) fail(e, path, fmt::format("expected an array of numbers, found {} in it", node_type(e)));
+          xs.push_back(*e.value<double>());
+        }
+        v.value = xs;
+      } else if (a[0].is_string()) {
+        std::vector<std::string> xs;
+        for (const auto& e : a) {
+          if (!e.is_string()) fail(e, path, fmt::format("expected an array of strings, found {} in it", node_type(e)));
+          xs.push_back(*e.value<std::string>());
+        }
+        v.value = xs;
+      } else {
+        fail(n, path, "expected an array of numbers or strings");
+      }
+    } else {
+      fail(n, path, fmt::format("expected a number, string, boolean, array or distribution, found {}", node_type(n)));
+    }
+    return v;
+  }
+
+  /// Table -> ParamTable; keys in `nested` are left for the caller.
+  ParamTable flat(const toml::table& t, const std::string& path, const std::vector<std::string>& nested = {}) {
+    ParamTable out(path, pos(t, path));
+    for (auto&& [k, v] : t) {
+      const std::string key(k.str());
+      if (std::find(nested.begin(), nested.end(), key) != nested.end()) continue;
+      out.set(key, to_value(v, path + "." + key));
+    }
+    return out;
+  }
+
+  const toml::table* subtable(const toml::table& t, const std::string& key, const std::string& path) {
+    const toml::node* n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) fail(*n, path + "." + key, fmt::format("expected a table, found {}", node_type(*n)));
+    remember(*n, path + "." + key);
+    return n->as_table();
+  }
+
+  void apply_set(const std::string& arg);
+  void read();
+  void read_simulation(const toml::table* t);
+  void read_output(const toml::table* t);
+  template <class F>
+  void each_element(const std::string& section, F&& f, bool name_required = true);
+  void read_population(const toml::table& t, const std::string& path);
+  void read_projection(const toml::table& t, const std::string& path);
+  void read_stimulus(const toml::table& t, const std::string& path);
+  void read_record(const toml::table& t, const std::string& path, std::size_t index);
+};
+
+void Config::Impl::apply_set(const std::string& arg) {
+  const SourcePos where{"--set " + arg, 0, 0};
+  const auto eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError({"--set", 0, 0}, "", fmt::format("expected KEY=VALUE (e.g. simulation.seed=7), found \"{}\"", arg));
+  const std::string key = arg.substr(0, eq);
+  const std::string value = arg.substr(eq + 1);
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    parts.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  for (const auto& p : parts)
+    if (p.empty()) throw ConfigError(where, key, "expected a dotted key path without empty parts");
+  // The value is TOML ("15", "true", "[1, 2]", "{ uniform = [0, 1] }", "\"text\""); anything
+  // that does not parse as TOML is taken as a bare string (output.file=out.h5).
+  toml::table parsed;
+  bool is_toml = true;
+  try {
+    parsed = toml::parse("v = " + value, std::string_view("--set"));
+  } catch (const toml::parse_error&) {
+    is_toml = false;
+  }
+  toml::table* t = &root;
+  std::string path;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    path += (path.empty() ? "" : ".") + p;
+    const bool last = i + 1 == parts.size();
+    if (last) {
+      if (is_toml)
+        t->insert_or_assign(p, *parsed.get("v"));
+      else
+        t->insert_or_assign(p, value);
+      set_origin[path] = arg;
+      return;
+    }
+    toml::node* next = t->get(p);
+    if (!next) {
+      t->insert_or_assign(p, toml::table{});
+      next = t->get(p);
+    }
+    if (next->is_array()) {
+      // Arrays of tables are addressed by element name: population.exc.params.tau_m
+      toml::array& a = *next->as_array();
+      ++i;
+      const std::string& name = parts[i];
+      toml::table* found = nullptr;
+      for (auto& e : a)
+        if (e.is_table() && e.as_table()->get("name") && e.as_table()->get("name")->value<std::string>() == name)
+          found = e.as_table();
+      if (!found)
+        throw ConfigError(where, key, fmt::format("there is no [[{}]] named \"{}\"", p, name));
+      if (i + 1 == parts.size())
+        throw ConfigError(where, key, fmt::format("expected a key inside [[{}]] \"{}\" (e.g. {}.{}.size)", p, name, p, name));
+      path += "." + name;
+      t = found;
+    } else if (next->is_table()) {
+      t = next->as_table();
+    } else {
+      throw ConfigError(where, key, fmt::format("\"{}\" is a value, not a table", path));
+    }
+  }
+}
+
+void Config::Impl::read_simulation(const toml::table* t) {
+  if (!t) throw ConfigError({source, 0, 0}, "simulation", "required table [simulation] is missing (dt, duration)");
+  const ParamTable s = flat(*t, "simulation");
+  s.reject_unknown({"dt", "duration", "seed", "threads"});
+  sim_options.dt = s.number("dt", 0.1, Check::positive);
+  duration = s.number("duration", Check::non_negative);
+  const double steps = duration / sim_options.dt;
+  if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
+    s.fail("duration", fmt::format("expected a multiple of dt = {} ms, found {} ms ({} steps)", sim_options.dt,
+                                   duration, steps));
+  if (const toml::node* seed = t->get("seed")) {
+    if (!seed->is_integer() || *seed->value<std::int64_t>() < 0)
+      fail(*seed, "simulation.seed", fmt::format("expected a whole number >= 0, found {}", node_type(*seed)));
+    sim_options.seed = static_cast<std::uint64_t>(*seed->value<std::int64_t>());
+    s.number("seed");
+  }
+  sim_options.threads = static_cast<int>(s.number("threads", 0, Check::integer_non_negative));
+}
+
+void Config::Impl::read_output(const toml::table* t) {
+  if (!t) return;
+  const ParamTable o = flat(*t, "output");
+  o.reject_unknown({"file", "flush_interval", "compression"});
+  output.file = o.string("file", output.file);
+  if (output.file.empty()) o.fail("file", "expected a file name, found an empty string");
+  output.flush_interval = o.number("flush_interval", output.flush_interval, Check::positive);
+  output.compression = static_cast<int>(o.number("compression", output.compression, Check::integer_non_negative));
+  if (output.compression > 9) o.fail("compression", fmt::format("expected a level 0..9, found {}", output.compression));
+}
+
+template <class F>
+void Config::Impl::each_element(const std::string& section, F&& f, bool name_required) {
+  const toml::node* n = root.get(section);
+  if (!n) return;
+  remember(*n, section);
+  const toml::array* a = n->as_array();
+  if (!a) fail(*n, section, fmt::format("expected an array of tables [[{}]], found {}", section, node_type(*n)));
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const toml::node& e = (*a)[i];
+    std::string path = fmt::format("{}[{}]", section, i);
+    if (!e.is_table()) fail(e, path, fmt::format("expected a table, found {}", node_type(e)));
+    const toml::table& t = *e.as_table();
+    const toml::node* name = t.get("name");
+    if (name && !name->is_string())
+      fail(*name, path + ".name", fmt::format("expected a string, found {}", node_type(*name)));
+    if (name) {
+      const std::string nm = *name->value<std::string>();
+      if (nm.empty() || nm.find('.') != std::string::npos || nm.find('/') != std::string::npos)
+        fail(*name, path + ".name", fmt::format("expected a non-empty name without '.' or '/', found \"{}\"", nm));
+      if (std::find(names.begin(), names.end(), nm) != names.end())
+        fail(*name, path + ".name", fmt::format("a [[{}]] named \"{}\" exists already", section, nm));
+      names.push_back(nm);
+      path = section + "." + nm;
+    } else if (name_required) {
+      fail(t, path + ".name", "required key is missing (every [[" + section + "]] has a name)");
+    }
+    remember(t, path);
+    f(t, path, i);
+  }
+}
+
+void Config::Impl::read_population(const toml::table& t, const std::string& path) {
+  const ParamTable p = flat(t, path, {"params", "init"});
+  p.reject_unknown({"name", "model", "size", "params", "init"});
+  Pop pop;
+  pop.name = p.string("name");
+  pop.model = p.string("model");
+  pop.size = static_cast<std::size_t>(p.number("size", Check::integer_positive));
+  if (pop.size > 0xFFFFFFFFull) p.fail("size", "expected a size below 2^32");
+  const toml::table* params = subtable(t, "params", path);
+  const toml::table* init = subtable(t, "init", path);
+  pop.params = params ? flat(*params, path + ".params") : ParamTable(path + ".params", pos(t, path));
+  pop.init = init ? flat(*init, path + ".init") : ParamTable(path + ".init", pos(t, path));
+  pops.push_back(std::move(pop));
+}
+
+void Config::Impl::read_projection(const toml::table& t, const std::string& path) {
+  const ParamTable p = flat(t, path, {"connect"});
+  if (t.get("plasticity"))
+    p.fail("plasticity", "plastic projections are not available in this version of nmsim");
+  p.reject_unknown({"name", "source", "target", "connect", "weight", "delay", "synapse"});
+  ProjectionSpec s;
+  s.name = p.string("name");
+  s.source = p.string("source");
+  s.target = p.string("target");
+  s.port = p.string("synapse", "");
+  s.weight = p.distribution("weight", Distribution::constant(1.0));
+  s.delay = p.distribution("delay", Distribution::constant(sim_options.dt), Check::positive);
+  const toml::table* c = subtable(t, "connect", path);
+  if (!c) throw ConfigError(pos(t, path), path + ".connect", "required key is missing (connect = { rule = ... })");
+  const std::string cpath = path + ".connect";
+  const ParamTable ct = flat(*c, cpath, {"pairs"});
+  const std::string rule = ct.choice("rule", "all_to_all",
+                                     {"all_to_all", "one_to_one", "fixed_probability", "fixed_indegree",
+                                      "fixed_outdegree", "pairs"});
+  ConnectSpec& cs = s.connect;
+  cs.allow_autapses = ct.boolean("autapses", true);
+  cs.allow_multapses = ct.boolean("multapses", true);
+  std::vector<std::string> allowed = {"rule", "autapses", "multapses"};
+  if (rule == "all_to_all") {
+    cs.rule = ConnectSpec::Rule::all_to_all;
+  } else if (rule == "one_to_one") {
+    cs.rule = ConnectSpec::Rule::one_to_one;
+  } else if (rule == "fixed_probability") {
+    cs.rule = ConnectSpec::Rule::fixed_probability;
+    cs.p = ct.number("p", Check::probability);
+    allowed.push_back("p");
+  } else if (rule == "fixed_indegree" || rule == "fixed_outdegree") {
+    cs.rule = rule == "fixed_indegree" ? ConnectSpec::Rule::fixed_indegree : ConnectSpec::Rule::fixed_outdegree;
+    cs.k = static_cast<std::uint64_t>(ct.number("k", Check::integer_non_negative));
+    allowed.push_back("k");
+  } else {
+    cs.rule = ConnectSpec::Rule::pairs;
+    allowed.insert(allowed.end(), {"pairs", "weights", "delays"});
+    const toml::node* pn = c->get("pairs");
+    if (!pn) throw ConfigError(pos(*c, cpath), cpath + ".pairs", "required key is missing (pairs = [[source, target], ...])");
+    remember(*pn, cpath + ".pairs");
+    const toml::array* pa = pn->as_array();
+    if (!pa) fail(*pn, cpath + ".pairs", fmt::format("expected an array of [source, target] pairs, found {}", node_type(*pn)));
+    for (const auto& e : *pa) {
+      const toml::array* q = e.as_array();
+      if (!q || q->size() != 2 || !(*q)[0].is_integer() || !(*q)[1].is_integer() ||
+          *(*q)[0].value<std::int64_t>() < 0 || *(*q)[1].value<std::int64_t>() < 0)
+        fail(e, cpath + ".pairs", fmt::format("expected a pair [source, target] of ids >= 0, found {}", node_type(e)));
+      cs.pairs.emplace_back(static_cast<NeuronIndex>(*(*q)[0].value<std::int64_t>()),
+                            static_cast<NeuronIndex>(*(*q)[1].value<std::int64_t>()));
+    }
+    if (ct.has("weights")) cs.pair_weights = ct.numbers("weights");
+    if (ct.has("delays")) cs.pair_delays = ct.numbers("delays");
+  }
+  ct.reject_unknown(allowed);
+  projections.push_back(std::move(s));
+}
+
+void Config::Impl::read_stimulus(const toml::table& t, const std::string& path) {
+  Stim s;
+  s.table = flat(t, path);
+  s.path = path;
+  s.name = s.table.string("name");
+  s.kind = s.table.choice("kind", "", {"poisson", "current", "spike_times", "reward"});
+  if (s.kind == "reward") s.table.fail("kind", "reward stimuli need a modulator, which this version does not have");
+  s.target = s.table.string("target");
+  if (s.kind == "poisson")
+    s.table.reject_unknown({"name", "kind", "target", "rate", "weight", "port", "start", "stop", "neurons"});
+  else if (s.kind == "current")
+    s.table.reject_unknown({"name", "kind", "target", "amplitude", "times", "amplitudes", "start", "stop", "neurons"});
+  else
+    s.table.reject_unknown({"name", "kind", "target", "times", "neurons", "weight", "port"});
+  stims.push_back(std::move(s));
+}
+
+void Config::Impl::read_record(const toml::table& t, const std::string& path, std::size_t index) {
+  const ParamTable r = flat(t, path, {"which"});
+  RecordConfig rc;
+  rc.kind = r.choice("kind", "", {"spikes", "state", "weights", "modulator"});
+  if (rc.kind == "weights" || rc.kind == "modulator")
+    r.fail("kind", fmt::format("recording \"{}\" needs features this version does not have", rc.kind));
+  const std::string what = r.string("what");
+  rc.name = r.string("name", fmt::format("{}_{}", rc.kind, index));
+  positions["record." + rc.name] = pos(t, path);
+  if (r.has("what")) positions["record." + rc.name + ".what"] = r.pos_of("what");
+  if (rc.kind == "spikes") {
+    r.reject_unknown({"name", "kind", "what"});
+    rc.population = what;
+  } else {
+    r.reject_unknown({"name", "kind", "what", "which", "interval", "start", "stop"});
+    const auto dot = what.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == what.size())
+      r.fail("what", fmt::format("expected \"population.variable\" (e.g. \"exc.v\"), found \"{}\"", what));
+    rc.population = what.substr(0, dot);
+    rc.variable = what.substr(dot + 1);
+    rc.interval = r.number("interval", sim_options.dt, Check::positive);
+    const double steps = rc.interval / sim_options.dt;
+    if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps) || steps < 1 - 1e-9)
+      r.fail("interval", fmt::format("expected a multiple of dt = {} ms, found {} ms", sim_options.dt, rc.interval));
+    if (const toml::node* w = t.get("which")) {
+      remember(*w, path + ".which");
+      if (w->is_string()) {
+        if (*w->value<std::string>() != "all")
+          fail(*w, path + ".which", fmt::format("expected \"all\" or an array of neuron ids, found {}", node_type(*w)));
+      } else if (const toml::array* a = w->as_array()) {
+        for (const auto& e : *a) {
+          if (!e.is_integer() || *e.value<std::int64_t>() < 0)
+            fail(e, path + ".which", fmt::format("expected neuron ids >= 0, found {}", node_type(e)));
+          rc.neurons.push_back(static_cast<NeuronIndex>(*e.value<std::int64_t>()));
+        }
+        if (rc.neurons.empty()) fail(*w, path + ".which", "expected at least one neuron id");
+      } else {
+        fail(*w, path + ".which", fmt::format("expected \"all\" or an array of neuron ids, found {}", node_type(*w)));
+      }
+    }
+  }
+  if (rc.kind == "state") {
+    rc.start = r.number("start", 0.0, Check::non_negative);
+    rc.stop = r.number("stop", std::numeric_limits<double>::infinity(), Check::non_negative);
+  }
+  records.push_back(std::move(rc));
+}
+
+void Config::Impl::read() {
+  for (auto&& [k, v] : root) {
+    const std::string key(k.str());
+    if (std::find(kTopLevel.begin(), kTopLevel.end(), key) != kTopLevel.end()) continue;
+    if (std::find(kLater.begin(), kLater.end(), key) != kLater.end())
+      fail(v, key, fmt::format("[[{}]] is not available in this version of nmsim", key));
+    fail(v, key, fmt::format("unknown top-level key; expected one of: {}", fmt::join(kTopLevel, ", ")));
+  }
+  for (const char* table : {"simulation", "output"}) {
+    const toml::node* n = root.get(table);
+    if (n && !n->is_table()) fail(*n, table, fmt::format("expected a table [{}], found {}", table, node_type(*n)));
+  }
+  read_simulation(root.get("simulation") ? root.get("simulation")->as_table() : nullptr);
+  if (root.get("simulation")) remember(*root.get("simulation"), "simulation");
+  read_output(root.get("output") ? root.get("output")->as_table() : nullptr);
+  each_element("population", [&](const toml::table& t, const std::string& p, std::size_t) { read_population(t, p); });
+  if (pops.empty()) throw ConfigError({source, 0, 0}, "population", "expected at least one [[population]]");
+  each_element("projection", [&](const toml::table& t, const std::string& p, std::size_t) { read_projection(t, p); });
+  each_element("stimulus", [&](const toml::table& t, const std::string& p, std::size_t) { read_stimulus(t, p); });
+  each_element(
+      "record", [&](const toml::table& t, const std::string& p, std::size_t i) { read_record(t, p, i); }, false);
+}
+
+Config::Config(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Config::Config(Config&&) noexcept = default;
+Config& Config::operator=(Config&&) noexcept = default;
+Config::~Config() = default;
+
+Config Config::parse(const std::string& text, const std::string& source_name, const std::vector<std::string>& sets) {
+  auto impl = std::make_unique<Impl>();
+  impl->source = source_name;
+  try {
+    impl->root = toml::parse(text, std::string_view(source_name));
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    throw ConfigError({source_name, static_cast<int>(b.line), static_cast<int>(b.column)}, "",
+                      fmt::format("TOML syntax error: {}", e.description()));
+  }
+  for (const auto& s : sets) impl->apply_set(s);
+  std::ostringstream os;
+  os << impl->root;
+  impl->text = os.str() + "\n";
+  impl->read();
+  return Config(std::move(impl));
+}
+
+Config Config::load(const std::string& path, const std::vector<std::string>& sets) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError({path, 0, 0}, "", "cannot open the config file (no such file or no permission)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path, sets);
+}
+
+const std::string& Config::resolved_text() const { return impl_->text; }
+const std::string& Config::source_name() const { return impl_->source; }
+SimulationOptions Config::simulation_options() const { return impl_->sim_options; }
+double Config::duration() const { return impl_->duration; }
+const OutputConfig& Config::output() const { return impl_->output; }
+const std::vector<RecordConfig>& Config::records() const { return impl_->records; }
+
+void Config::rethrow_with_position(const ConfigError& e) const {
+  if (!e.pos().file.empty()) throw e;
+  std::string key = e.key();
+  while (!key.empty()) {
+    auto it = impl_->positions.find(key);
+    if (it != impl_->positions.end()) throw ConfigError(it->second, e.key(), e.detail());
+    const auto dot = key.rfind('.');
+    key = dot == std::string::npos ? std::string() : key.substr(0, dot);
+  }
+  throw ConfigError({impl_->source, 0, 0}, e.key(), e.detail());
+}
+
+void Config::build(Simulation& sim, const Registry& registry) const {
+  try {
+    for (const auto& p : impl_->pops)
+      sim.add(registry.make_population(p.model, p.name, p.size, p.params, p.init));
+    for (const auto& s : impl_->projections) sim.connect(s);
+    for (const auto& s : impl_->stims) {
+      const ParamTable& t = s.table;
+      if (!sim.has_population(s.target))
+        t.fail("target", fmt::format("expected the name of a population, found \"{}\"", s.target));
+      Population& target = sim.population(s.target);
+      std::vector<NeuronIndex> ids;
+      if (t.has("neurons"))
+        for (double x : t.numbers("neurons")) {
+          if (x < 0 || std::floor(x) != x || x >= static_cast<double>(target.size()))
+            t.fail("neurons", fmt::format("expected neuron ids in [0, {}), found {}", target.size(), x));
+          ids.push_back(static_cast<NeuronIndex>(x));
+        }
+      if (s.kind == "poisson") {
+        const double start = t.number("start", 0.0, Check::non_negative);
+        const double stop = t.number("stop", 1e300, Check::non_negative);
+        sim.add(std::make_unique<PoissonInput>(s.name, target, t.string("port", "exc"),
+                                               t.number("rate", Check::non_negative), t.number("weight"), start, stop,
+                                               NeuronSubset(ids, target.size())));
+      } else if (s.kind == "current") {
+        std::vector<double> times, amps;
+        if (t.has("amplitude")) {
+          if (t.has("times") || t.has("amplitudes"))
+            t.fail("amplitude", "expected either amplitude (constant) or times + amplitudes (steps), found both");
+          times = {t.number("start", 0.0, Check::non_negative)};
+          amps = {t.number("amplitude")};
+        } else {
+          times = t.numbers("times");
+          amps = t.numbers("amplitudes");
+          if (t.has("start")) t.fail("start", "start goes with amplitude; with times + amplitudes use the times");
+        }
+        sim.add(std::make_unique<CurrentInput>(s.name, target, times, amps, t.number("stop", 1e300, Check::non_negative),
+                                               NeuronSubset(ids, target.size())));
+      } else {
+        sim.add(std::make_unique<SpikeTimesInput>(s.name, target, t.string("port", "exc"), t.numbers("times"), ids,
+                                                  t.number("weight")));
+      }
+    }
+    for (const auto& r : impl_->records) {
+      const std::string key = "record." + r.name + ".what";
+      if (!sim.has_population(r.population))
+        throw ConfigError({}, key, fmt::format("expected the name of a population, found \"{}\"", r.population));
+      if (r.kind == "state") {
+        const auto vars = sim.population(r.population).variables();
+        if (std::find(vars.begin(), vars.end(), r.variable) == vars.end())
+          throw ConfigError({}, key, fmt::format("population {} (model {}) has no variable \"{}\"; it has: {}",
+                                                 r.population, sim.population(r.population).model(), r.variable,
+                                                 fmt::join(vars, ", ")));
+        for (NeuronIndex i : r.neurons)
+          if (i >= sim.population(r.population).size())
+            throw ConfigError({}, "record." + r.name + ".which",
+                              fmt::format("neuron id {} is out of range (size {})", i, sim.population(r.population).size()));
+      }
+    }
+  } catch (const ConfigError& e) {
+    rethrow_with_position(e);
+  }
+}
+
+}  // namespace nmsim::io
