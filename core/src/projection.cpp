@@ -127,7 +127,8 @@ void Projection::build(int tid, Range owned, double dt, std::uint64_t seed) {
           if (s != skip) sources.push_back(s);
         break;
       case ConnectSpec::Rule::one_to_one:
-        if (j < n_src) sources.push_back(tj);
+        // Inside one population every i -> i synapse is an autapse: the switch removes them all.
+        if (j < n_src && tj != skip) sources.push_back(tj);
         break;
       case ConnectSpec::Rule::fixed_probability: {
         if (c.p <= 0) break;
@@ -211,7 +212,7 @@ std::size_t Projection::synapse_count() const {
   return n;
 }
 
-void Projection::deliver(int tid, const std::vector<Spike>& spikes) {
+void Projection::deliver(int tid, std::span<const Spike> spikes) {
   SynapseCsr& c = csr_[static_cast<std::size_t>(tid)];
   if (c.size() == 0) return;
   InputBuffers& in = target_->inputs();

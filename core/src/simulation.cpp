@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -25,6 +26,11 @@ Population& Simulation::add(std::unique_ptr<Population> population) {
   if (prepared_) throw ConfigError({}, "population." + population->name(), "cannot add a population after the first run");
   if (has_population(population->name()))
     throw ConfigError({}, "population." + population->name() + ".name", "a population of this name exists already");
+  // InputView holds kMaxPorts port pointers: more ports would be written past its end.
+  if (population->ports().size() > static_cast<std::size_t>(InputView::kMaxPorts))
+    throw ConfigError({}, "population." + population->name(),
+                      fmt::format("model {} declares {} input ports; the engine supports at most {}",
+                                  population->model(), population->ports().size(), InputView::kMaxPorts));
   population->index_ = static_cast<std::uint32_t>(populations_.size());
   populations_.push_back(std::move(population));
   return *populations_.back();
@@ -328,7 +334,16 @@ void Simulation::run_window_loop(Step end) {
         }
         stop = error != nullptr || stop_requested_ != 0;
       }
-      for (auto& p : projections_) p->deliver(tid, merged);
+      // Deliver one emission step at a time: each target then receives its inputs in the order
+      // (step, projection, source neuron, synapse), which does not depend on where the window
+      // boundaries fall. Delivering the whole window per projection made the order
+      // (window, projection, ...), so run(a) + run(b) could sum inputs of two projections into
+      // one port in another order than run(a + b), and differ in the last bits.
+      for (std::size_t lo = 0, hi = 0; lo < merged.size(); lo = hi) {
+        while (hi < merged.size() && merged[hi].step == merged[lo].step) ++hi;
+        const std::span<const Spike> step_spikes(merged.data() + lo, hi - lo);
+        for (auto& p : projections_) p->deliver(tid, step_spikes);
+      }
       w0 = w1;
       if (stop) break;
     }

@@ -59,6 +59,9 @@ void PoissonInput::prepare(double dt, std::uint64_t seed) {
 }
 
 void PoissonInput::set_rate(double rate_hz) {
+  // As in the constructor: a NaN or infinite lambda would make the PTRS sampler loop forever.
+  if (!(rate_hz >= 0) || !std::isfinite(rate_hz))
+    throw ConfigError({}, "stimulus." + name() + ".rate", fmt::format("expected a rate >= 0 Hz, found {}", rate_hz));
   rate_ = rate_hz;
   lambda_ = rate_ * dt_ * 1e-3;
   exp_minus_lambda_ = std::exp(-lambda_);
@@ -68,7 +71,10 @@ void PoissonInput::apply(Step k, Range owned) {
   const double t = static_cast<double>(k) * dt_;
   if (t < start_ - 1e-9 * dt_ || t >= stop_ - 1e-9 * dt_ || lambda_ <= 0) return;
   double* in = target().inputs().slot(static_cast<std::size_t>(port_), pulse_ ? k : k + 1);
-  const auto counter = static_cast<std::uint64_t>(k);
+  // The step goes in the high 32 bits of the block counter: the draws of one step (PTRS may need
+  // several 128-bit blocks when it rejects) can never run into the blocks of step k + 1. With
+  // counter = k they did, and rejected draws of step k reappeared as the counts of step k + 1.
+  const auto counter = static_cast<std::uint64_t>(k) << 32;
   for (std::size_t i = owned.begin; i < owned.end; ++i) {
     if (!subset_.contains(i)) continue;
     RandomStream rng(seed_, purpose_, static_cast<std::uint32_t>(i), counter);
@@ -167,6 +173,13 @@ void SpikeTimesInput::prepare(double dt, std::uint64_t) {
     if (!(steps >= 0) || std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
       throw ConfigError({}, key + ".times", fmt::format("expected times >= 0 on the dt = {} ms grid, found {} ms", dt, times_[e]));
     const Step a = std::llround(steps);
+    // A jump port's input for step k arrives at t_{k+1}, so the earliest arrival is t = dt: an
+    // event at t = 0 would be dropped silently. (A pulse port reads arrival k in step k: t = 0 is fine.)
+    if (!pulse_ && a < 1)
+      throw ConfigError({}, key + ".times",
+                        fmt::format("expected times >= dt = {} ms on port \"{}\" (input arrives at the end of a "
+                                    "step, so the first arrival is at t = dt), found {} ms",
+                                    dt, port_name_, times_[e]));
     if (broadcast_)
       for (std::size_t i = 0; i < target().size(); ++i) events_.push_back({a, static_cast<NeuronIndex>(i)});
     else

@@ -1,5 +1,6 @@
 #pragma once
 // A projection: the synapses from one population to one input port of another.
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,8 @@ class Projection {
   DelaySteps spec_max_delay(double dt) const;
 
   /// Push the spikes of the source population in `spikes` (sorted, any populations) into the
-  /// input rings of the targets that thread `tid` owns.
-  void deliver(int tid, const std::vector<Spike>& spikes);
+  /// input rings of the targets that thread `tid` owns. (A std::vector<Spike> converts.)
+  void deliver(int tid, std::span<const Spike> spikes);
 
   /// Synapses of one thread (read access for recording and tests).
   const SynapseCsr& csr(int tid) const { return csr_[static_cast<std::size_t>(tid)]; }

@@ -6,7 +6,11 @@
 // are used: this is what makes results bit-identical for any thread count. Conventions:
 //   purpose = purpose_id("what/name")  e.g. "stimulus/noise", "connect/ee", "init/exc/v"
 //   id      = the neuron (or source/target) the draws belong to
-//   counter = where in that stream to start (e.g. the time step), in units of 128-bit blocks.
+//   counter = where in that stream to start, in units of 128-bit blocks. Each block holds 4 u32 (2
+//             doubles); a stream reads further blocks as it needs them. A per-step stream that may
+//             read more than one block (rejection sampling: poisson, normal with bounds) must not
+//             use counter = step, or step k's extra blocks are step k+1's first ones: use
+//             counter = step << 32 (the step in the high word), as PoissonInput does.
 #include <array>
 #include <cstdint>
 #include <string_view>

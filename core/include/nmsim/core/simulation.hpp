@@ -12,7 +12,9 @@
 //     barrier
 //     spikes of all threads merged and sorted by (step, population, neuron);
 //       spike counts, observers.on_spikes, observers.end_window (one thread)
-//     each thread pushes every spike through its own synapses into its targets' rings
+//     each thread pushes every spike through its own synapses into its targets' rings, one
+//       emission step at a time (order: step, projection, neuron), so the order of summation
+//       does not depend on where windows (and run() chunks) begin and end
 // A spike of step k with delay d >= min_delay arrives at step k+1+d >= w1 + 1, so no input is
 // needed before the window that follows: one exchange per window is exact.
 #include <functional>

@@ -22,8 +22,8 @@ class NeuronSubset {
 /// Independent Poisson spike trains, one per target neuron, each of rate `rate` (Hz), each spike
 /// adding `weight` to input port `port` at the end of the step it falls in (NEST's
 /// poisson_generator with delay dt). Active for start <= t < stop (ms).
-/// Stream: ("stimulus/<name>", neuron), counter = step, so the input of neuron i at step k is the
-/// same for any thread count and for any other stimuli present.
+/// Stream: ("stimulus/<name>", neuron), counter = step << 32 (each step owns 2^32 blocks), so the
+/// input of neuron i at step k is the same for any thread count and for any other stimuli present.
 class PoissonInput : public Stimulus {
  public:
   PoissonInput(std::string name, Population& target, std::string port, double rate_hz, double weight,
