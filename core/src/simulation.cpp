@@ -107,9 +107,10 @@ Projection& Simulation::connect(ProjectionSpec spec) {
   };
   if (spec.delay.is_constant())
     check_delay(spec.delay.a);
-  else if (!(spec.delay.min_value() >= dt - 1e-12))
+  else if (!(spec.delay.min_value() >= 0.5 * dt - 1e-12))
+    // Drawn delays are rounded to the nearest step, so anything from dt/2 up becomes >= 1 step.
     throw ConfigError({}, key + ".delay",
-                      fmt::format("delays are drawn from {}, which can fall below dt = {} ms: add min = {}",
+                      fmt::format("delays are drawn from {}, which can round to less than dt = {} ms: add min = {}",
                                   spec.delay.str(), dt, dt));
   ConnectSpec& c = spec.connect;
   const bool same = &src == &tgt;
