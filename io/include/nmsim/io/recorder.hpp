@@ -1,0 +1,108 @@
+#pragma once
+// Recorder: an Observer that writes spikes and sampled state variables of a Simulation to one
+// HDF5 file in the layout of SPEC.md ("Output file (HDF5)"), readable with h5py alone and with
+// SONATA tools for the spikes and reports:
+//
+//   /                               attrs nmsim_version, created (ISO-8601 UTC), seed, dt [ms],
+//                                   duration [ms], threads, status, magic = 0x0A7A, version = [0, 1],
+//                                   simulated_time [ms] (simulated time held by the file)
+//   /config                         the resolved config (TOML text, scalar UTF-8 string)
+//   /populations/<pop>              attrs size, model (every population of the simulation)
+//   /spikes/<pop>/timestamps        float64 [n] (units "ms"), spike time (step + 1) * dt
+//   /spikes/<pop>/node_ids          uint64 [n], population-local ids; group attr sorting = by_time
+//   /report/<pop>/<var>/data        float32 [n_times, n_recorded], attr units (the variable's)
+//   /report/<pop>/<var>/mapping/    node_ids uint64 [n_recorded], element_ids uint32 zeros,
+//                                   index_pointers uint64 [n_recorded + 1] = 0..n_recorded,
+//                                   time float64 [start, stop, step] (units "ms"): row r holds
+//                                   the state at t = start + r * step; stop = start + n_times * step
+//
+// Timing. A state row for simulated time t_j = j dt holds the state at t_j (after step j - 1,
+// Population's time convention). Rows are taken at t_j = start + m * interval, m = 0, 1, ...,
+// for start <= t_j <= stop; the row at t_j = start is included, so with start = 0 the first row
+// is the initial state (taken at prepare). Spikes are stamped (step + 1) * dt and stored sorted
+// by time, and by neuron within one time.
+//
+// Durability. Data is kept in memory and written only at flush points: every flush_interval of
+// simulated time (and earlier when more than 64 MiB are buffered), each write immediately
+// followed by H5Fflush. Between flush points the file on disk is not touched, so a run that dies
+// (crash, kill -9) leaves a file that opens and holds everything up to the last flush, with
+// status "running". finish() writes the rest and sets status "complete" or "interrupted".
+//
+// Threads. sample() runs on every simulation thread at once; it writes only the columns of the
+// neurons that thread owns into rows allocated by begin_window(): no locks, no allocation.
+// All HDF5 calls happen on one thread (prepare, end_window, finish) and, process-wide, under one
+// lock, so recorders of different simulations may run in different threads.
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nmsim/core/observer.hpp"
+#include "nmsim/core/types.hpp"
+
+namespace nmsim::io {
+
+/// What the run was: written as root attributes and /config.
+struct RunInfo {
+  std::string config_toml;  // the fully resolved config, stored as /config ("" = none)
+  std::uint64_t seed = 0;   // informational: the simulation's own seed is written
+  double dt = 0.0;          // [ms] informational: the simulation's own dt is written
+  double duration = 0.0;    // [ms] the requested duration, written as attr duration
+  int threads = 0;          // informational: the simulation's thread count is written
+};
+
+struct OutputOptions {
+  std::string file;                // path of the HDF5 file; created (truncated) at prepare
+  double flush_interval = 1000.0;  // [ms] of simulated time between flushes, > 0
+  int compression = 4;             // deflate level 0..9 (0 = off), with byte shuffle
+};
+
+class Recorder : public Observer {
+ public:
+  /// Checks the options (ConfigError, keys "output.flush_interval", "output.compression",
+  /// "output.file"); creates nothing yet.
+  Recorder(OutputOptions options, RunInfo info);
+  /// Writes what is buffered and closes the file if finish() was not called; the status stays
+  /// as it was ("running" unless set_status was called). Never throws.
+  ~Recorder() override;
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  /// Record every spike of `population`. `key` names the request in errors (default
+  /// "record.<population>"). Requests are made before prepare.
+  void record_spikes(const std::string& population, std::string key = {});
+  /// Record variable `variable` of the `neurons` of `population` (empty = all; sorted ascending
+  /// in the file) every `interval` ms (a multiple of dt; 0 = every step) for start <= t <= stop
+  /// [ms]; start must be a multiple of dt. `key` as above (default "record.<pop>.<variable>").
+  void record_state(const std::string& population, const std::string& variable, std::vector<NeuronIndex> neurons,
+                    double interval, double start = 0.0,
+                    double stop = std::numeric_limits<double>::infinity(), std::string key = {});
+
+  /// Set the root attribute status: "running", "complete", "interrupted" or "failed". Written at
+  /// once (and flushed); a status set here is kept by finish(). After finish() the file is
+  /// reopened to change it. Before prepare it is remembered (no file is created for it).
+  void set_status(const std::string& status);
+  /// Write everything buffered now and flush the file (besides the automatic flushes). Call it
+  /// between runs or from one thread inside an observer hook, never concurrently with sample().
+  void flush();
+
+  const std::string& file() const;
+  /// True between prepare() and finish().
+  bool is_open() const;
+
+  // Observer
+  void prepare(const Simulation& sim) override;
+  void begin_window(Step from, Step to) override;
+  bool samples() const override;
+  void sample(Step k, int tid) override;
+  void on_spikes(const std::vector<Spike>& spikes) override;
+  void end_window(Step to) override;
+  void finish(bool completed) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nmsim::io

@@ -1,0 +1,228 @@
+#include "nmsim/io/inspect.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "h5.hpp"
+#include "nmsim/core/error.hpp"
+
+namespace nmsim::io {
+
+namespace {
+
+std::string shape_str(const std::vector<hsize_t>& s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// A number attribute if present and numeric, else nothing.
+bool number_attr(hid_t obj, const char* name, double& out) {
+  try {
+    if (!h5::has_attr(obj, name)) return false;
+    const auto v = h5::read_attr_numbers(obj, name);
+    if (v.empty()) return false;
+    out = v[0];
+    return true;
+  } catch (const RuntimeError&) {
+    return false;
+  }
+}
+
+std::string string_attr(hid_t obj, const char* name) {
+  try {
+    if (h5::has_attr(obj, name)) return h5::read_attr_string(obj, name);
+  } catch (const RuntimeError&) {
+  }
+  return "";
+}
+
+std::string describe_spikes(hid_t root, const std::string& pop, double t_total) {
+  const std::string base = "spikes/" + pop;
+  if (!h5::exists(root, base + "/timestamps")) return fmt::format("  {}: (no timestamps dataset)\n", pop);
+  h5::Dataset ts = h5::Dataset::open(root, base + "/timestamps");
+  const auto shape = ts.shape();
+  const hsize_t n = shape.empty() ? 0 : shape[0];
+  std::string line = fmt::format("  {}: {} spikes", pop, n);
+  if (n > 0) {
+    // Sorted by time: the first and last elements give the range without reading everything.
+    const double t0 = ts.read_rows<double>(0, 1).at(0);
+    const double t1 = ts.read_rows<double>(n - 1, 1).at(0);
+    line += fmt::format(", t = {} .. {} ms", std::min(t0, t1), std::max(t0, t1));
+  }
+  double size = 0;
+  if (h5::exists(root, "populations/" + pop)) {
+    h5::GroupId g = h5::open_group(root, "populations/" + pop);
+    number_attr(g.get(), "size", size);
+  }
+  if (size > 0 && t_total > 0)
+    line += fmt::format(", mean rate {:.3g} Hz ({} neurons, {} ms)", static_cast<double>(n) / size / (t_total * 1e-3),
+                        size, t_total);
+  h5::GroupId g = h5::open_group(root, base);
+  double sorting = -1;
+  if (number_attr(g.get(), "sorting", sorting) && sorting >= 0 && sorting <= 2) {
+    const char* names[] = {"none", "by_id", "by_time"};
+    line += fmt::format(", sorted {}", names[static_cast<int>(sorting)]);
+  }
+  return line + "\n";
+}
+
+std::string describe_report(hid_t root, const std::string& name, const std::string& path) {
+  h5::Dataset data = h5::Dataset::open(root, path + "/data");
+  const auto shape = data.shape();
+  std::string units = string_attr(data.id(), "units");
+  std::string line;
+  if (shape.size() == 2)
+    line = fmt::format("  {}: {} times x {} neurons", name, shape[0], shape[1]);
+  else
+    line = fmt::format("  {}: data {}", name, shape_str(shape));
+  line += fmt::format(", units {}", units.empty() ? "(none)" : units);
+  if (h5::exists(root, path + "/mapping/time")) {
+    h5::Dataset time = h5::Dataset::open(root, path + "/mapping/time");
+    const auto t = time.read<double>();
+    if (t.size() == 3) {
+      if (shape.empty() || shape[0] == 0)
+        line += fmt::format(", no samples yet (from {} ms every {} ms)", t[0], t[2]);
+      else
+        line += fmt::format(", t = {} .. {} ms every {} ms", t[0], t[0] + static_cast<double>(shape[0] - 1) * t[2], t[2]);
+    }
+  }
+  return line + "\n";
+}
+
+struct Visit {
+  std::vector<std::string> datasets;
+};
+
+herr_t visit_cb(hid_t, const char* name, const H5O_info_t* info, void* data) {
+  if (info->type == H5O_TYPE_DATASET) static_cast<Visit*>(data)->datasets.emplace_back(name);
+  return 0;
+}
+
+std::string describe(const std::string& path) {
+  h5::File f = h5::File::open(path);
+  h5::Lock lock;
+  const hid_t root = f.id();
+  std::string out;
+  const std::string version = string_attr(root, "nmsim_version");
+  if (!version.empty())
+    out += fmt::format("{}: nmsim {} result file\n", path, version);
+  else
+    out += fmt::format("{}: HDF5 file (no nmsim_version attribute: not written by nmsim)\n", path);
+
+  const std::string status = string_attr(root, "status");
+  if (!status.empty()) {
+    out += "status: " + status;
+    if (status == "running") out += " (the run did not finish; the file holds the data up to its last flush)";
+    out += "\n";
+  }
+  std::string run;
+  const std::string created = string_attr(root, "created");
+  if (!created.empty()) run += "created " + created;
+  double v = 0;
+  const auto add = [&](const char* label, const char* attr, const char* unit) {
+    if (number_attr(root, attr, v)) run += fmt::format("{}{} {}{}", run.empty() ? "" : ", ", label, v, unit);
+  };
+  add("seed", "seed", "");
+  add("dt", "dt", " ms");
+  add("duration", "duration", " ms");
+  add("simulated", "simulated_time", " ms");
+  add("threads", "threads", "");
+  if (!run.empty()) out += run + "\n";
+  double magic = 0;
+  if (number_attr(root, "magic", magic) && magic == 0x0A7A) {
+    std::vector<double> ver;
+    try {
+      ver = h5::read_attr_numbers(root, "version");
+    } catch (const RuntimeError&) {
+    }
+    out += ver.size() == 2 ? fmt::format("SONATA file, version {}.{}\n", ver[0], ver[1]) : "SONATA file\n";
+  }
+  if (h5::exists(root, "config") && h5::object_type(root, "config") == H5O_TYPE_DATASET) {
+    try {
+      const std::string cfg = h5::read_string_dataset(root, "config");
+      const auto lines = std::count(cfg.begin(), cfg.end(), '\n') + (cfg.empty() || cfg.back() == '\n' ? 0 : 1);
+      out += fmt::format("config: {} lines of TOML in /config\n", lines);
+    } catch (const RuntimeError&) {
+      out += "config: /config (not a text dataset)\n";
+    }
+  }
+
+  // Rates are per neuron over the simulated time when known, else over the planned duration.
+  double t_total = 0;
+  if (!number_attr(root, "simulated_time", t_total) || t_total <= 0) number_attr(root, "duration", t_total);
+
+  if (h5::exists(root, "spikes") && h5::object_type(root, "spikes") == H5O_TYPE_GROUP) {
+    out += "spikes:\n";
+    const auto pops = h5::list(root, "spikes");
+    if (pops.empty()) out += "  (none)\n";
+    for (const auto& pop : pops) {
+      try {
+        out += describe_spikes(root, pop, t_total);
+      } catch (const RuntimeError& e) {
+        out += fmt::format("  {}: unreadable ({})\n", pop, e.what());
+      }
+    }
+  }
+  if (h5::exists(root, "report") && h5::object_type(root, "report") == H5O_TYPE_GROUP) {
+    out += "reports:\n";
+    for (const auto& pop : h5::list(root, "report")) {
+      const std::string p = "report/" + pop;
+      try {
+        if (h5::exists(root, p + "/data")) {  // plain SONATA: one report per population
+          out += describe_report(root, pop, p);
+          continue;
+        }
+        for (const auto& var : h5::list(root, p)) {
+          if (h5::exists(root, p + "/" + var + "/data"))
+            out += describe_report(root, pop + "/" + var, p + "/" + var);
+        }
+      } catch (const RuntimeError& e) {
+        out += fmt::format("  {}: unreadable ({})\n", pop, e.what());
+      }
+    }
+  }
+
+  // Everything else (weights, modulators, trials, positions, ...): generic dataset listing.
+  Visit visit;
+  h5::check(H5Ovisit2(root, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &visit, H5O_INFO_BASIC), "list the file");
+  std::vector<std::string> other;
+  for (const auto& name : visit.datasets) {
+    if (name == "config" || name.starts_with("spikes/") || name.starts_with("report/")) continue;
+    other.push_back(name);
+  }
+  if (!other.empty()) {
+    out += "other datasets:\n";
+    for (const auto& name : other) {
+      try {
+        h5::Dataset d = h5::Dataset::open(root, name);
+        h5::TypeId t(h5::check_id(H5Dget_type(d.id()), "read the type of " + name));
+        const std::string units = string_attr(d.id(), "units");
+        out += fmt::format("  /{}: {} {}{}\n", name, h5::type_name(t.get()), shape_str(d.shape()),
+                           units.empty() ? "" : ", units " + units);
+      } catch (const RuntimeError& e) {
+        out += fmt::format("  /{}: unreadable ({})\n", name, e.what());
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string describe_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw ConfigError(SourcePos{path, 0, 0}, "", "no such file");
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(SourcePos{path, 0, 0}, "", "expected an HDF5 file, found a directory");
+  if (!h5::File::is_hdf5(path))
+    throw ConfigError(SourcePos{path, 0, 0}, "", "not an HDF5 file (expected an nmsim result file)");
+  try {
+    return describe(path);
+  } catch (const RuntimeError& e) {
+    throw ConfigError(SourcePos{path, 0, 0}, "", e.what());
+  }
+}
+
+}  // namespace nmsim::io

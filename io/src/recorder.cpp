@@ -1,0 +1,487 @@
+#include "nmsim/io/recorder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "h5.hpp"
+#include "nmsim/core/error.hpp"
+#include "nmsim/core/simulation.hpp"
+#include "nmsim/io/version.hpp"
+
+namespace nmsim::io {
+
+namespace {
+
+// Past this much buffered data a flush happens before flush_interval is reached, so memory stays
+// bounded for large recordings.
+constexpr std::size_t kMaxPendingBytes = std::size_t{64} << 20;
+// Chunk sizes: large enough for efficient compression and few index entries, small enough that
+// a short run does not carry megabytes of empty chunk space (~128 KiB per chunk).
+constexpr hsize_t kSpikeChunk = 16384;
+constexpr hsize_t kStateChunkElements = 32768;
+constexpr Step kNoStop = std::numeric_limits<Step>::max() / 4;
+
+std::string iso_utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool is_multiple_of(double t, double dt) {
+  const double s = t / dt;
+  return std::fabs(s - std::round(s)) <= 1e-6 * std::max(1.0, std::fabs(s));
+}
+
+std::string names_of(const std::vector<std::string>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s;
+}
+
+void check_name(const std::string& name, const std::string& key, const char* what) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+    throw ConfigError({}, key, fmt::format("expected a {} name without '/', found \"{}\"", what, name));
+}
+
+}  // namespace
+
+struct SpikeRequest {
+  std::string population, key;
+  std::uint32_t pop_index = 0;
+  std::vector<double> times;        // [ms] buffered since the last write
+  std::vector<std::uint64_t> ids;   // buffered node ids
+  h5::Dataset timestamps, node_ids;
+};
+
+struct StateRequest {
+  std::string population, variable, key;
+  std::vector<NeuronIndex> neurons;  // sorted ascending
+  double interval = 0, start = 0, stop = 0;  // [ms] as requested
+  // Resolved at prepare.
+  std::uint32_t pop_index = 0;
+  const double* base = nullptr;  // VarView of the variable
+  std::size_t stride = 1;
+  std::string units;
+  Step interval_steps = 1;
+  Step first_j = 0;      // step index of the time of row 0
+  Step last_j = kNoStop;  // last step index that may be sampled
+  std::vector<std::pair<std::size_t, std::size_t>> cols;  // per thread: columns [c0, c1) it owns
+  // Rows [rows_written, rows_written + pending_rows) of the dataset, buffered row-major.
+  std::vector<float> pending;
+  std::uint64_t rows_written = 0;
+  std::uint64_t pending_rows = 0;
+  h5::Dataset data, time;
+
+  /// Number of rows whose time step is <= j.
+  std::uint64_t rows_through(Step j) const {
+    const Step m = std::min(j, last_j);
+    if (m < first_j) return 0;
+    return static_cast<std::uint64_t>((m - first_j) / interval_steps + 1);
+  }
+  void fill(std::uint64_t row, std::size_t c0, std::size_t c1) {
+    float* out = pending.data() + row * neurons.size();
+    for (std::size_t c = c0; c < c1; ++c) out[c] = static_cast<float>(base[neurons[c] * stride]);
+  }
+};
+
+struct Recorder::Impl {
+  OutputOptions options;
+  RunInfo info;
+  std::vector<SpikeRequest> spikes;
+  std::vector<StateRequest> states;
+  std::vector<int> spike_request_of_pop;  // population index -> index in spikes, or -1
+  const Simulation* sim = nullptr;
+  h5::File file;
+  double dt = 0.1;
+  Step flush_steps = 1;
+  Step last_flush_step = 0;
+  Step now_step = 0;
+  bool prepared = false;
+  bool finished = false;
+  bool window_ok = false;
+  std::string status;  // set by set_status; empty = decided by finish()
+
+  std::size_t pending_bytes() const {
+    std::size_t b = 0;
+    for (const auto& s : spikes) b += s.times.size() * (sizeof(double) + sizeof(std::uint64_t));
+    for (const auto& r : states) b += r.pending.size() * sizeof(float);
+    return b;
+  }
+
+  void write_time(StateRequest& r) {
+    const auto I = static_cast<double>(r.interval_steps);
+    const double t[3] = {static_cast<double>(r.first_j) * dt,
+                         static_cast<double>(r.first_j + static_cast<Step>(r.rows_written) * r.interval_steps) * dt,
+                         I * dt};
+    r.time.write_rows(t, 0, 3);
+  }
+
+  /// Append everything buffered to the datasets (no H5Fflush: callers flush right after, so the
+  /// file on disk changes only in write+flush bursts).
+  void write_pending() {
+    h5::Lock lock;
+    for (auto& s : spikes) {
+      s.timestamps.append(s.times.data(), s.times.size());
+      s.node_ids.append(s.ids.data(), s.ids.size());
+      s.times.clear();
+      s.ids.clear();
+    }
+    for (auto& r : states) {
+      if (r.pending_rows == 0) continue;
+      r.data.append(r.pending.data(), r.pending_rows);
+      r.rows_written += r.pending_rows;
+      r.pending_rows = 0;
+      r.pending.clear();
+      write_time(r);
+    }
+    h5::set_attr(file.id(), "simulated_time", static_cast<double>(now_step) * dt);
+  }
+
+  void flush_now() {
+    write_pending();
+    file.flush();
+    last_flush_step = now_step;
+  }
+
+  void close_all() noexcept {
+    for (auto& s : spikes) s.timestamps = {}, s.node_ids = {};
+    for (auto& r : states) r.data = {}, r.time = {};
+    try {
+      file.close();
+    } catch (...) {
+    }
+  }
+
+  void create_file();
+};
+
+Recorder::Recorder(OutputOptions options, RunInfo info) : impl_(std::make_unique<Impl>()) {
+  if (options.file.empty()) throw ConfigError({}, "output.file", "expected a file name, found \"\"");
+  if (!(options.flush_interval > 0) || !std::isfinite(options.flush_interval))
+    throw ConfigError({}, "output.flush_interval",
+                      fmt::format("expected a time > 0 ms, found {} ms", options.flush_interval));
+  if (options.compression < 0 || options.compression > 9)
+    throw ConfigError({}, "output.compression",
+                      fmt::format("expected a deflate level 0..9 (0 = off), found {}", options.compression));
+  impl_->options = std::move(options);
+  impl_->info = std::move(info);
+}
+
+Recorder::~Recorder() {
+  Impl& m = *impl_;
+  if (m.prepared && !m.finished && m.file.is_open()) {
+    try {
+      m.flush_now();
+    } catch (...) {
+      // A destructor must not throw; what was flushed before stays readable.
+    }
+  }
+  m.close_all();
+}
+
+const std::string& Recorder::file() const { return impl_->options.file; }
+bool Recorder::is_open() const { return impl_->prepared && !impl_->finished; }
+
+void Recorder::record_spikes(const std::string& population, std::string key) {
+  Impl& m = *impl_;
+  if (key.empty()) key = "record." + population;
+  if (m.prepared) throw ConfigError({}, key, "recordings must be requested before the simulation is prepared");
+  check_name(population, key, "population");
+  for (const auto& s : m.spikes)
+    if (s.population == population) return;  // asked twice: the same data
+  SpikeRequest r;
+  r.population = population;
+  r.key = std::move(key);
+  m.spikes.push_back(std::move(r));
+}
+
+void Recorder::record_state(const std::string& population, const std::string& variable,
+                            std::vector<NeuronIndex> neurons, double interval, double start, double stop,
+                            std::string key) {
+  Impl& m = *impl_;
+  if (key.empty()) key = "record." + population + "." + variable;
+  if (m.prepared) throw ConfigError({}, key, "recordings must be requested before the simulation is prepared");
+  check_name(population, key, "population");
+  check_name(variable, key, "variable");
+  if (!(interval >= 0) || !std::isfinite(interval))
+    throw ConfigError({}, key + ".interval", fmt::format("expected an interval >= 0 ms, found {} ms", interval));
+  if (!(start >= 0) || !std::isfinite(start))
+    throw ConfigError({}, key + ".start", fmt::format("expected a start time >= 0 ms, found {} ms", start));
+  if (!(stop >= start))
+    throw ConfigError({}, key + ".stop", fmt::format("expected a stop time >= start = {} ms, found {} ms", start, stop));
+  for (const auto& r : m.states)
+    if (r.population == population && r.variable == variable)
+      throw ConfigError({}, key,
+                        fmt::format("variable {} of population {} is recorded twice (once as {}): one recording "
+                                    "per variable and population",
+                                    variable, population, r.key));
+  std::sort(neurons.begin(), neurons.end());
+  for (std::size_t i = 1; i < neurons.size(); ++i)
+    if (neurons[i] == neurons[i - 1])
+      throw ConfigError({}, key + ".neurons", fmt::format("neuron id {} is listed twice", neurons[i]));
+  StateRequest r;
+  r.population = population;
+  r.variable = variable;
+  r.key = std::move(key);
+  r.neurons = std::move(neurons);
+  r.interval = interval;
+  r.start = start;
+  r.stop = stop;
+  m.states.push_back(std::move(r));
+}
+
+void Recorder::prepare(const Simulation& sim) {
+  Impl& m = *impl_;
+  if (m.prepared) throw RuntimeError("nmsim::io::Recorder: prepare() called twice; use one recorder per run");
+  const double dt = sim.dt();
+  m.sim = &sim;
+  m.dt = dt;
+  m.now_step = sim.now();
+  m.last_flush_step = sim.now();
+  m.flush_steps = std::max<Step>(1, static_cast<Step>(std::ceil(m.options.flush_interval / dt - 1e-9)));
+
+  std::vector<std::string> pop_names;
+  for (const auto& p : sim.populations()) pop_names.push_back(p->name());
+  const auto find_pop = [&](const std::string& name, const std::string& key) -> const Population& {
+    if (!sim.has_population(name))
+      throw ConfigError({}, key,
+                        fmt::format("expected the name of a population ({}), found \"{}\"", names_of(pop_names), name));
+    return sim.population(name);
+  };
+
+  // Validate every request before the file is touched: a bad request leaves no file behind.
+  m.spike_request_of_pop.assign(sim.populations().size(), -1);
+  for (std::size_t i = 0; i < m.spikes.size(); ++i) {
+    auto& s = m.spikes[i];
+    s.pop_index = find_pop(s.population, s.key).index();
+    m.spike_request_of_pop[s.pop_index] = static_cast<int>(i);
+  }
+  for (auto& r : m.states) {
+    const Population& pop = find_pop(r.population, r.key);
+    r.pop_index = pop.index();
+    const auto vars = pop.variables();
+    if (std::find(vars.begin(), vars.end(), r.variable) == vars.end())
+      throw ConfigError({}, r.key,
+                        fmt::format("population {} (model {}) has no variable \"{}\"; recordable: {}", r.population,
+                                    pop.model(), r.variable, names_of(vars)));
+    if (r.neurons.empty()) {
+      r.neurons.resize(pop.size());
+      for (std::size_t i = 0; i < pop.size(); ++i) r.neurons[i] = static_cast<NeuronIndex>(i);
+    } else if (r.neurons.back() >= pop.size()) {
+      throw ConfigError({}, r.key + ".neurons",
+                        fmt::format("neuron id {} is out of range: population {} has {} neurons (ids 0..{})",
+                                    r.neurons.back(), r.population, pop.size(),
+                                    pop.size() == 0 ? 0 : pop.size() - 1));
+    }
+    const double interval = r.interval == 0 ? dt : r.interval;
+    if (!is_multiple_of(interval, dt))
+      throw ConfigError({}, r.key + ".interval",
+                        fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, r.interval));
+    if (!is_multiple_of(r.start, dt))
+      throw ConfigError({}, r.key + ".start",
+                        fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, r.start));
+    r.interval_steps = std::max<Step>(1, std::llround(interval / dt));
+    const Step start_step = std::llround(r.start / dt);
+    if (std::isfinite(r.stop) && r.stop / dt < static_cast<double>(kNoStop)) {
+      const double s = r.stop / dt;
+      r.last_j = static_cast<Step>(std::floor(s + 1e-6 * std::max(1.0, s)));
+    }
+    // First sample time at or after both start and the current time, on the start + m * interval grid.
+    const Step j0 = std::max(start_step, sim.now());
+    r.first_j = start_step + (j0 - start_step + r.interval_steps - 1) / r.interval_steps * r.interval_steps;
+    const VarView v = pop.variable(r.variable);
+    r.base = v.base;
+    r.stride = v.stride;
+    r.units = v.units;
+    r.cols.clear();
+    for (int tid = 0; tid < sim.threads(); ++tid) {
+      const Range own = sim.owned(r.pop_index, tid);
+      const auto c0 = std::lower_bound(r.neurons.begin(), r.neurons.end(), own.begin) - r.neurons.begin();
+      const auto c1 = std::lower_bound(r.neurons.begin(), r.neurons.end(), own.end) - r.neurons.begin();
+      r.cols.emplace_back(static_cast<std::size_t>(c0), static_cast<std::size_t>(c1));
+    }
+  }
+
+  try {
+    m.create_file();
+    // The state at the current time, when it is a sample time (with start = 0: the initial state).
+    for (auto& r : m.states) {
+      r.pending_rows = r.rows_through(sim.now());
+      r.pending.assign(r.pending_rows * r.neurons.size(), 0.0f);
+      if (r.pending_rows == 1) r.fill(0, 0, r.neurons.size());
+    }
+    m.prepared = true;
+    // Flushing at once makes the file valid on disk from the start of the run.
+    m.flush_now();
+  } catch (...) {
+    m.close_all();
+    m.prepared = false;
+    std::error_code ec;
+    std::filesystem::remove(m.options.file, ec);
+    throw;
+  }
+}
+
+void Recorder::Impl::create_file() {
+  const Simulation& s = *sim;
+  file = h5::File::create(options.file);
+  h5::Lock lock;
+  const hid_t root = file.id();
+  h5::set_attr(root, "nmsim_version", std::string(version()));
+  h5::set_attr(root, "created", iso_utc_now());
+  h5::set_attr(root, "seed", static_cast<std::uint64_t>(s.seed()));
+  h5::set_attr(root, "dt", s.dt());
+  h5::set_attr(root, "duration", info.duration);
+  h5::set_attr(root, "threads", static_cast<std::int32_t>(s.threads()));
+  h5::set_attr(root, "status", std::string(status.empty() ? "running" : status));
+  h5::set_attr(root, "simulated_time", static_cast<double>(now_step) * dt);
+  // SONATA file identification.
+  h5::set_attr(root, "magic", std::uint32_t{0x0A7A});
+  h5::set_attr(root, "version", std::vector<std::uint32_t>{0, 1});
+  h5::write_string_dataset(root, "config", info.config_toml);
+
+  for (const auto& p : s.populations()) {
+    if (p->name().find('/') != std::string::npos || p->name().empty()) continue;
+    h5::GroupId g = h5::create_group(root, "populations/" + p->name());
+    h5::set_attr(g.get(), "size", static_cast<std::uint64_t>(p->size()));
+    h5::set_attr(g.get(), "model", std::string(p->model()));
+  }
+
+  const int deflate = options.compression;
+  for (auto& r : spikes) {
+    h5::GroupId g = h5::create_group(root, "spikes/" + r.population);
+    h5::set_enum_attr(g.get(), "sorting", {{"none", 0}, {"by_id", 1}, {"by_time", 2}}, 2);
+    const h5::Layout layout{{0}, {H5S_UNLIMITED}, {kSpikeChunk}, deflate};
+    r.timestamps = h5::Dataset::create(g.get(), "timestamps", h5::Type<double>::file(), layout);
+    h5::set_attr(r.timestamps.id(), "units", "ms");
+    r.node_ids = h5::Dataset::create(g.get(), "node_ids", h5::Type<std::uint64_t>::file(), layout);
+  }
+
+  for (auto& r : states) {
+    h5::GroupId g = h5::create_group(root, "report/" + r.population + "/" + r.variable);
+    const hsize_t n = r.neurons.size();
+    const hsize_t cols = std::max<hsize_t>(1, std::min<hsize_t>(n, 1024));
+    hsize_t rows = std::max<hsize_t>(1, kStateChunkElements / cols);
+    if (info.duration > 0) {
+      // A short recording gets a chunk no taller than the whole recording.
+      const double expected = info.duration / (static_cast<double>(r.interval_steps) * dt) + 1;
+      if (expected < static_cast<double>(rows)) rows = std::max<hsize_t>(1, static_cast<hsize_t>(expected));
+    }
+    const h5::Layout layout{{0, n}, {H5S_UNLIMITED, n > 0 ? n : H5S_UNLIMITED}, {rows, cols}, deflate};
+    r.data = h5::Dataset::create(g.get(), "data", h5::Type<float>::file(), layout);
+    h5::set_attr(r.data.id(), "units", r.units);
+    std::vector<std::uint64_t> ids(r.neurons.begin(), r.neurons.end());
+    h5::Dataset::create_filled(g.get(), "mapping/node_ids", ids);
+    h5::Dataset::create_filled(g.get(), "mapping/element_ids", std::vector<std::uint32_t>(n, 0));
+    std::vector<std::uint64_t> ptr(n + 1);
+    for (hsize_t i = 0; i <= n; ++i) ptr[i] = i;
+    h5::Dataset::create_filled(g.get(), "mapping/index_pointers", ptr);
+    r.time = h5::Dataset::create_filled(g.get(), "mapping/time", std::vector<double>(3, 0.0));
+    h5::set_attr(r.time.id(), "units", "ms");
+    write_time(r);
+  }
+}
+
+void Recorder::begin_window(Step /*from*/, Step to) {
+  Impl& m = *impl_;
+  m.window_ok = false;  // sample() writes nothing unless the rows below exist
+  if (!m.prepared || m.finished) return;
+  for (auto& r : m.states) {
+    const std::uint64_t need = r.rows_through(to) - r.rows_written;
+    r.pending.resize(need * r.neurons.size(), 0.0f);
+    r.pending_rows = need;
+    // Re-read the view: a population may have moved its storage between runs.
+    const VarView v = m.sim->populations()[r.pop_index]->variable(r.variable);
+    r.base = v.base;
+    r.stride = v.stride;
+  }
+  m.window_ok = true;
+}
+
+bool Recorder::samples() const { return !impl_->states.empty(); }
+
+void Recorder::sample(Step k, int tid) {
+  Impl& m = *impl_;
+  if (!m.window_ok) return;
+  const Step j = k + 1;  // the state now is the state at t_{k+1}
+  for (auto& r : m.states) {
+    if (j < r.first_j || j > r.last_j) continue;
+    const Step d = j - r.first_j;
+    if (d % r.interval_steps != 0) continue;
+    const auto row = static_cast<std::uint64_t>(d / r.interval_steps) - r.rows_written;
+    if (row >= r.pending_rows || static_cast<std::size_t>(tid) >= r.cols.size()) continue;
+    const auto [c0, c1] = r.cols[static_cast<std::size_t>(tid)];
+    r.fill(row, c0, c1);
+  }
+}
+
+void Recorder::on_spikes(const std::vector<Spike>& spikes) {
+  Impl& m = *impl_;
+  if (!m.prepared || m.finished || m.spikes.empty()) return;
+  for (const Spike& s : spikes) {
+    if (s.population >= m.spike_request_of_pop.size()) continue;
+    const int i = m.spike_request_of_pop[s.population];
+    if (i < 0) continue;
+    auto& r = m.spikes[static_cast<std::size_t>(i)];
+    r.times.push_back(static_cast<double>(s.step + 1) * m.dt);
+    r.ids.push_back(s.neuron);
+  }
+}
+
+void Recorder::end_window(Step to) {
+  Impl& m = *impl_;
+  m.window_ok = false;
+  if (!m.prepared || m.finished) return;
+  m.now_step = to;
+  if (to - m.last_flush_step >= m.flush_steps || m.pending_bytes() > kMaxPendingBytes) m.flush_now();
+}
+
+void Recorder::flush() {
+  Impl& m = *impl_;
+  if (m.prepared && !m.finished) m.flush_now();
+}
+
+void Recorder::finish(bool completed) {
+  Impl& m = *impl_;
+  if (!m.prepared || m.finished) return;
+  m.finished = true;
+  try {
+    if (m.sim) m.now_step = std::max(m.now_step, m.sim->now());
+    m.write_pending();
+    h5::set_attr(m.file.id(), "status", m.status.empty() ? std::string(completed ? "complete" : "interrupted")
+                                                         : m.status);
+    m.file.flush();
+    for (auto& s : m.spikes) s.timestamps = {}, s.node_ids = {};
+    for (auto& r : m.states) r.data = {}, r.time = {};
+    m.file.close();
+  } catch (...) {
+    m.close_all();
+    throw;
+  }
+}
+
+void Recorder::set_status(const std::string& status) {
+  static const char* kAllowed[] = {"running", "complete", "interrupted", "failed"};
+  if (std::none_of(std::begin(kAllowed), std::end(kAllowed), [&](const char* a) { return status == a; }))
+    throw std::invalid_argument("nmsim::io::Recorder::set_status: expected running, complete, interrupted or "
+                                "failed, found \"" + status + "\"");
+  Impl& m = *impl_;
+  m.status = status;
+  if (!m.prepared) return;  // remembered; no file exists
+  if (!m.finished) {
+    h5::set_attr(m.file.id(), "status", status);
+    m.file.flush();
+    return;
+  }
+  h5::File f = h5::File::open(m.options.file, true);
+  h5::set_attr(f.id(), "status", status);
+  f.close();
+}
+
+}  // namespace nmsim::io
