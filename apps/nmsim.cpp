@@ -1,0 +1,282 @@
+// The nmsim command-line program (SPEC.md "Command line").
+// Exit codes: 0 success, 1 runtime failure, 2 bad input, 130 interrupted.
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "nmsim/core/error.hpp"
+#include "nmsim/core/simulation.hpp"
+#include "nmsim/io/config.hpp"
+#include "nmsim/io/inspect.hpp"
+#include "nmsim/io/recorder.hpp"
+#include "nmsim/io/version.hpp"
+#include "nmsim/models/register.hpp"
+#include "progress.hpp"
+
+namespace {
+
+constexpr int kOk = 0, kFailure = 1, kBadInput = 2, kInterrupted = 130;
+
+const char* kUsage =
+    "nmsim - spiking networks with neuromodulator volume transmission\n"
+    "\n"
+    "usage:\n"
+    "  nmsim run CONFIG.toml [-o OUT.h5] [--threads N] [--seed S] [--duration MS]\n"
+    "                        [--set KEY=VALUE]... [--quiet]\n"
+    "  nmsim validate CONFIG.toml [--set KEY=VALUE]...\n"
+    "  nmsim info OUT.h5\n"
+    "  nmsim --version | --help | <command> --help\n";
+
+const char* kRunHelp =
+    "nmsim run CONFIG.toml [options]   simulate and write an HDF5 result file\n"
+    "  -o, --output OUT.h5     output file (overrides output.file)\n"
+    "  --threads N             OpenMP threads (0 = all cores); results do not depend on it\n"
+    "  --seed S                random seed (overrides simulation.seed)\n"
+    "  --duration MS           simulated time in ms (overrides simulation.duration)\n"
+    "  --set KEY=VALUE         set any config key, e.g. --set population.exc.params.tau_m=15\n"
+    "                          (arrays of tables are addressed by name; VALUE is TOML)\n"
+    "  --quiet                 no progress line on stderr\n"
+    "Progress goes to stderr when it is a terminal; a summary of the results to stdout.\n"
+    "Ctrl-C stops at the next window, keeps everything written (status \"interrupted\"), exit 130.\n";
+
+const char* kValidateHelp =
+    "nmsim validate CONFIG.toml [--set KEY=VALUE]...   parse and check a config; build nothing\n"
+    "Exit 0 when valid, 2 with one message (file:line:col: key: expected ..., found ...) otherwise.\n";
+
+const char* kInfoHelp = "nmsim info OUT.h5   summarise what a result file holds\n";
+
+nmsim::Simulation* g_running = nullptr;
+volatile std::sig_atomic_t g_interrupted = 0;
+
+extern "C" void on_signal(int) {
+  g_interrupted = 1;
+  if (g_running) g_running->request_stop();
+}
+
+std::string toml_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+struct Args {
+  std::string command;
+  std::string file;
+  std::vector<std::string> sets;
+  bool quiet = false;
+  bool help = false;
+};
+
+[[noreturn]] void bad_usage(const std::string& msg) { throw nmsim::ConfigError({"command line", 0, 0}, "", msg); }
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  std::vector<std::string> v(argv + 1, argv + argc);
+  if (v.empty()) bad_usage("expected a command (run, validate, info); see nmsim --help");
+  a.command = v[0];
+  std::vector<std::string> flag_sets;
+  for (std::size_t i = 1; i < v.size(); ++i) {
+    const std::string& s = v[i];
+    auto value = [&](const char* what) -> std::string {
+      if (i + 1 >= v.size()) bad_usage(fmt::format("{} expects {}", s, what));
+      return v[++i];
+    };
+    auto number = [&](const char* what, bool integer) -> std::string {
+      const std::string x = value(what);
+      try {
+        std::size_t used = 0;
+        if (integer) {
+          const long long n = std::stoll(x, &used);
+          if (n < 0) throw std::invalid_argument("negative");
+        } else {
+          const double d = std::stod(x, &used);
+          if (!(d >= 0)) throw std::invalid_argument("negative");
+        }
+        if (used != x.size()) throw std::invalid_argument("trailing");
+      } catch (const std::exception&) {
+        bad_usage(fmt::format("{} expects {}, found \"{}\"", s, what, x));
+      }
+      return x;
+    };
+    if (s == "--help" || s == "-h") {
+      a.help = true;
+    } else if (s == "--quiet" || s == "-q") {
+      a.quiet = true;
+    } else if (s == "--set") {
+      a.sets.push_back(value("KEY=VALUE"));
+    } else if (s.rfind("--set=", 0) == 0) {
+      a.sets.push_back(s.substr(6));
+    } else if (s == "-o" || s == "--output") {
+      flag_sets.push_back("output.file=" + toml_quote(value("a file name")));
+    } else if (s == "--threads") {
+      flag_sets.push_back("simulation.threads=" + number("a whole number >= 0", true));
+    } else if (s == "--seed") {
+      flag_sets.push_back("simulation.seed=" + number("a whole number >= 0", true));
+    } else if (s == "--duration") {
+      flag_sets.push_back("simulation.duration=" + number("a duration in ms >= 0", false));
+    } else if (s == "--checkpoint-every" || s == "--resume") {
+      bad_usage(fmt::format("{} is not available in this version of nmsim", s));
+    } else if (!s.empty() && s[0] == '-') {
+      bad_usage(fmt::format("unknown option \"{}\" for nmsim {}; see nmsim {} --help", s, a.command, a.command));
+    } else if (a.file.empty()) {
+      a.file = s;
+    } else {
+      bad_usage(fmt::format("unexpected argument \"{}\"", s));
+    }
+  }
+  // Flags come after --set so that -o, --seed, ... win.
+  a.sets.insert(a.sets.end(), flag_sets.begin(), flag_sets.end());
+  return a;
+}
+
+void print_summary(const nmsim::Simulation& sim, const std::string& file, double wall_s, bool completed) {
+  const double t = sim.time();
+  std::cout << fmt::format("output: {}\n", file);
+  std::cout << fmt::format("status: {}\n", completed ? "complete" : "interrupted");
+  std::cout << fmt::format("simulated: {:.1f} ms in {:.2f} s wall ({:.3g} x real time), {} thread{}\n", t, wall_s,
+                           t > 0 ? wall_s / (t * 1e-3) : 0.0, sim.threads(), sim.threads() == 1 ? "" : "s");
+  for (const auto& p : sim.populations()) {
+    std::uint64_t n = 0;
+    for (auto c : sim.spike_counts(p->name())) n += c;
+    const double rate = t > 0 ? static_cast<double>(n) / static_cast<double>(p->size()) / (t * 1e-3) : 0.0;
+    std::cout << fmt::format("population {:<12} {:>8} neurons  {:>10} spikes  {:8.2f} Hz mean rate\n", p->name(),
+                             p->size(), n, rate);
+  }
+  std::cout << fmt::format("synaptic events: {}\n", sim.synaptic_events());
+}
+
+int cmd_run(const Args& a) {
+  const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
+  nmsim::Registry registry;
+  nmsim::models::register_models(registry);
+  std::optional<nmsim::Simulation> sim;
+  try {
+    sim.emplace(cfg.simulation_options());
+  } catch (const nmsim::ConfigError& e) {
+    cfg.rethrow_with_position(e);
+  }
+  cfg.build(*sim, registry);
+  const nmsim::io::OutputConfig& out = cfg.output();
+  nmsim::io::Recorder recorder({out.file, out.flush_interval, out.compression},
+                               {cfg.resolved_text(), sim->seed(), sim->dt(), cfg.duration(), sim->threads()});
+  for (const auto& r : cfg.records()) {
+    if (r.kind == "spikes")
+      recorder.record_spikes(r.population);
+    else
+      recorder.record_state(r.population, r.variable, r.neurons, r.interval, r.start, r.stop);
+  }
+  sim->add_observer(recorder);
+  nmsim::apps::Progress progress(cfg.duration());
+  if (!a.quiet && isatty(STDERR_FILENO)) sim->add_observer(progress);
+
+  g_running = &*sim;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    try {
+      sim->prepare();
+    } catch (const nmsim::ConfigError& e) {
+      cfg.rethrow_with_position(e);
+    }
+    sim->run(cfg.duration());
+  } catch (const nmsim::ConfigError&) {
+    g_running = nullptr;
+    recorder.set_status("failed");
+    sim->finish(false);
+    throw;
+  } catch (const std::exception&) {
+    g_running = nullptr;
+    recorder.set_status("failed");
+    try {
+      sim->finish(false);
+    } catch (const std::exception& e2) {
+      std::cerr << "nmsim: error while closing the output after a failure: " << e2.what() << "\n";
+    }
+    throw;
+  }
+  g_running = nullptr;
+  const bool completed = !sim->stopped() && !g_interrupted;
+  sim->finish(completed);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  print_summary(*sim, out.file, wall, completed);
+  return completed ? kOk : kInterrupted;
+}
+
+int cmd_validate(const Args& a) {
+  const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
+  nmsim::Registry registry;
+  nmsim::models::register_models(registry);
+  std::optional<nmsim::Simulation> sim;
+  try {
+    sim.emplace(cfg.simulation_options());
+  } catch (const nmsim::ConfigError& e) {
+    cfg.rethrow_with_position(e);
+  }
+  cfg.build(*sim, registry);
+  std::size_t neurons = 0;
+  for (const auto& p : sim->populations()) neurons += p->size();
+  std::cout << fmt::format("{}: valid ({} populations, {} neurons, {} projections, {} stimuli, {} records; "
+                           "dt = {} ms, duration = {} ms)\n",
+                           a.file, sim->populations().size(), neurons, sim->projections().size(),
+                           sim->stimuli().size(), cfg.records().size(), sim->dt(), cfg.duration());
+  return kOk;
+}
+
+int cmd_info(const Args& a) {
+  if (!a.sets.empty()) bad_usage("nmsim info takes no --set, -o, --seed, --threads or --duration");
+  std::cout << nmsim::io::describe_file(a.file);
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc >= 2) {
+      const std::string first = argv[1];
+      if (first == "--help" || first == "-h" || first == "help") {
+        std::cout << kUsage;
+        return kOk;
+      }
+      if (first == "--version") {
+        std::cout << "nmsim " << nmsim::io::version() << "\n";
+        return kOk;
+      }
+    }
+    const Args a = parse_args(argc, argv);
+    const char* help = a.command == "run"        ? kRunHelp
+                       : a.command == "validate" ? kValidateHelp
+                       : a.command == "info"     ? kInfoHelp
+                                                 : nullptr;
+    if (!help) {
+      if (a.command == "sweep") bad_usage("nmsim sweep is not available in this version of nmsim");
+      bad_usage(fmt::format("unknown command \"{}\"; expected run, validate or info", a.command));
+    }
+    if (a.help) {
+      std::cout << help;
+      return kOk;
+    }
+    if (a.file.empty()) bad_usage(fmt::format("nmsim {} expects a file; see nmsim {} --help", a.command, a.command));
+    if (a.command == "run") return cmd_run(a);
+    if (a.command == "validate") return cmd_validate(a);
+    return cmd_info(a);
+  } catch (const nmsim::ConfigError& e) {
+    std::cerr << "nmsim: error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "nmsim: error: " << e.what() << "\n";
+    return kFailure;
+  }
+}
