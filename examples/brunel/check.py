@@ -17,9 +17,9 @@ def main(path):
             failures.append(f"status {status}")
         rate, cv, n_cv = rate_and_cv(t, ids, n, 100.0, duration)
         print(f" {pop}: {len(t)} spikes, CV over {n_cv} neurons")
-        check(f"{pop} mean rate (Hz)", rate, 20.0, 60.0, failures)
-        check(f"{pop} mean CV of ISIs", cv, 0.6, 1.3, failures)
-        check(f"{pop} population Fano factor (1 ms)", synchrony(t, n, 100.0, duration), 0.0, 30.0, failures)
+        check(f"{pop} mean rate (Hz)", rate, 30.0, 46.0, failures)
+        check(f"{pop} mean CV of ISIs", cv, 0.25, 0.7, failures)
+        check(f"{pop} population Fano factor (1 ms)", synchrony(t, n, 100.0, duration), 1.0, 400.0, failures)
     print("PASS" if not failures else f"FAIL: {', '.join(failures)}")
     return 0 if not failures else 1
 
