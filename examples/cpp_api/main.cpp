@@ -4,7 +4,7 @@
 // stimulus between chunks, and writing the result to HDF5 with the same recorder as the CLI.
 //
 //   build/bin/example_cpp_api [out.h5] [target_rate_Hz]
-// Expected: the rate of the last 500 ms lies within 1 Hz of the target (checked by check.py).
+// Expected: the rate over the last 500 ms lies within 1.5 Hz of the target (checked by check.py).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -21,9 +21,7 @@ int main(int argc, char** argv) {
   const double target_hz = argc > 2 ? std::atof(argv[2]) : 10.0;
 
   Simulation sim({/*dt=*/0.1, /*seed=*/42, /*threads=*/0});
-  models::LifParams p;  // NEST iaf_psc_exp defaults: C_m 250 pF, tau_m 10 ms, V_th -55 mV
-  p.tau_syn_ex = 0.5;
-  p.tau_syn_in = 0.5;
+  models::LifParams p;  // NEST iaf_psc_exp defaults: C_m 250 pF, tau_m 10 ms, V_th -55 mV, tau_syn 2 ms
   auto& exc = sim.add_population<models::Lif>("exc", 800, p);
   auto& inh = sim.add_population<models::Lif>("inh", 200, p);
 
@@ -46,8 +44,9 @@ int main(int argc, char** argv) {
   ii.target = "inh";
   sim.connect(ii);
 
-  auto& drive_e = sim.add_stimulus<PoissonInput>("drive_e", exc, "exc", 8000.0, 30.0);
-  auto& drive_i = sim.add_stimulus<PoissonInput>("drive_i", inh, "exc", 8000.0, 30.0);
+  // 8 kHz x 20 pA x 2 ms = 320 pA mean input: V settles ~2 mV below threshold, fluctuations fire.
+  auto& drive_e = sim.add_stimulus<PoissonInput>("drive_e", exc, "exc", 8000.0, 20.0);
+  auto& drive_i = sim.add_stimulus<PoissonInput>("drive_i", inh, "exc", 8000.0, 20.0);
 
   io::Recorder recorder({out, 500.0, 4}, {"# built by examples/cpp_api/main.cpp\n", sim.seed(), sim.dt(), 2000.0,
                                           sim.threads()});

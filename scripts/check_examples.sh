@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run every example and check its expected behaviour (examples/*/README.md). Minutes, not a unit
+# test: run by hand or before a release.   scripts/check_examples.sh [build-dir]
+set -euo pipefail
+build=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out="$root/out"
+mkdir -p "$out"
+nmsim="$root/$build/bin/nmsim"
+status=0
+for ex in brunel coba spnet; do
+  echo "== $ex"
+  "$nmsim" run "$root/examples/$ex/$ex.toml" -o "$out/$ex.h5" --quiet
+  /usr/bin/python3 "$root/examples/$ex/check.py" "$out/$ex.h5" || status=1
+done
+echo "== cpp_api"
+"$root/$build/bin/example_cpp_api" "$out/cpp_api.h5" 10 > /dev/null
+/usr/bin/python3 "$root/examples/cpp_api/check.py" "$out/cpp_api.h5" 10 || status=1
+exit $status
