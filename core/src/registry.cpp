@@ -22,6 +22,23 @@ std::unique_ptr<Population> Registry::make_population(const std::string& model, 
   return it->second(name, size, params, init);
 }
 
+void Registry::add_plasticity(const std::string& rule, PlasticityFactory factory) { rules_[rule] = std::move(factory); }
+
+std::vector<std::string> Registry::plasticity_rules() const {
+  std::vector<std::string> names;
+  for (const auto& [n, f] : rules_) names.push_back(n);
+  return names;
+}
+
+std::shared_ptr<const PlasticityModel> Registry::make_plasticity(const std::string& rule, const std::string& name,
+                                                                 const ParamTable& params) const {
+  auto it = rules_.find(rule);
+  if (it == rules_.end())
+    throw ConfigError({}, "plasticity." + name + ".rule",
+                      fmt::format("expected one of the rules {}, found \"{}\"", fmt::join(plasticity_rules(), ", "), rule));
+  return it->second(name, params);
+}
+
 void draw_per_neuron(double* out, std::size_t n, std::size_t stride, const Distribution& dist, std::uint64_t seed,
                      const std::string& population, const std::string& variable) {
   if (dist.is_constant()) {

@@ -159,7 +159,12 @@ Projection& Simulation::connect(ProjectionSpec spec) {
       break;
     case ConnectSpec::Rule::all_to_all: break;
   }
-  projections_.push_back(std::make_unique<Projection>(std::move(spec), src, tgt, port));
+  if (spec.plasticity) {
+    auto model = spec.plasticity;
+    projections_.push_back(model->make(std::move(spec), src, tgt, port));
+  } else {
+    projections_.push_back(std::make_unique<Projection>(std::move(spec), src, tgt, port));
+  }
   return *projections_.back();
 }
 
@@ -170,6 +175,27 @@ Stimulus& Simulation::add(std::unique_ptr<Stimulus> stimulus) {
       throw ConfigError({}, "stimulus." + stimulus->name() + ".name", "a stimulus of this name exists already");
   stimuli_.push_back(std::move(stimulus));
   return *stimuli_.back();
+}
+
+Modulator& Simulation::add(std::unique_ptr<Modulator> modulator) {
+  if (prepared_) throw ConfigError({}, "modulator." + modulator->name(), "cannot add a modulator after the first run");
+  for (const auto& m : modulators_)
+    if (m->name() == modulator->name())
+      throw ConfigError({}, "modulator." + modulator->name() + ".name", "a modulator of this name exists already");
+  modulators_.push_back(std::move(modulator));
+  return *modulators_.back();
+}
+
+Modulator& Simulation::modulator(const std::string& name) const {
+  for (const auto& m : modulators_)
+    if (m->name() == name) return *m;
+  throw ConfigError({}, "modulator", fmt::format("no modulator named \"{}\"", name));
+}
+
+bool Simulation::has_modulator(const std::string& name) const {
+  for (const auto& m : modulators_)
+    if (m->name() == name) return true;
+  return false;
 }
 
 void Simulation::add_observer(Observer& observer) {
@@ -201,15 +227,18 @@ void Simulation::prepare() {
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
 
+  // Modulators first: their release delays bound the window too.
+  for (auto& m : modulators_) m->prepare(*this);
   // The delivery window is the smallest delay present; without synapses any length is exact.
   DelaySteps dmin = 65535;
   std::vector<DelaySteps> dmax_into(populations_.size(), 0);
   for (const auto& p : projections_) {
     if (p->synapse_count() == 0) continue;
-    dmin = std::min(dmin, p->min_delay());
+    dmin = std::min(dmin, p->window_delay());
     auto& m = dmax_into[p->target().index()];
     m = std::max(m, p->max_delay());
   }
+  for (const auto& m : modulators_) dmin = std::min(dmin, m->release_delay());
   min_delay_ = dmin == 65535 ? 10 : dmin;
   out_degree_.assign(populations_.size(), {});
   spike_counts_.assign(populations_.size(), {});
@@ -229,6 +258,7 @@ void Simulation::prepare() {
     }
   }
   for (auto& s : stimuli_) s->prepare(dt, options_.seed);
+  for (auto& p : projections_) p->prepare_plasticity(*this);
   prepared_ = true;
   for (Observer* o : observers_) o->prepare(*this);
 }
@@ -266,6 +296,13 @@ void Simulation::run_window_loop(Step end) {
   std::vector<Observer*> samplers;
   for (Observer* o : observers_)
     if (o->samples()) samplers.push_back(o);
+  std::vector<Projection*> plastic;
+  std::vector<std::vector<Projection*>> plastic_into(populations_.size());
+  for (auto& p : projections_)
+    if (p->plastic()) {
+      plastic.push_back(p.get());
+      plastic_into[p->target().index()].push_back(p.get());
+    }
   struct PopPorts {
     std::vector<PortKind> kind;
   };
@@ -285,16 +322,22 @@ void Simulation::run_window_loop(Step end) {
 #pragma omp single
       {
         try {
+          for (auto& m : modulators_) m->advance(w0, w1);
+          for (Projection* p : plastic) p->prepare_window(w0, w1);
           for (Observer* o : observers_) o->begin_window(w0, w1);
         } catch (...) {
           error = std::current_exception();
         }
       }
+      for (Projection* p : plastic) p->begin_window(tid, w0, w1);
       for (Step k = w0; k < w1; ++k) {
         for (auto& s : stimuli_) s->apply(k, my_range[s->target().index()]);
         for (auto& pop : populations_) {
           const Range r = my_range[pop->index()];
+          const auto& into = plastic_into[pop->index()];
+          for (Projection* p : into) p->before_update(tid, k);
           if (r.size() == 0) continue;
+          const std::size_t first_spike = sink.spikes().size();
           InputBuffers& buf = pop->inputs();
           const auto& kinds = port_kinds[pop->index()].kind;
           InputView in;
@@ -302,6 +345,10 @@ void Simulation::run_window_loop(Step end) {
             in.port[q] = buf.slot(q, kinds[q] == PortKind::jump ? k + 1 : k);
           in.i_ext = buf.i_ext();
           pop->update(UpdateContext{k, options_.dt, options_.seed}, r, in, sink);
+          if (!into.empty()) {
+            const std::span<const Spike> fired(sink.spikes().data() + first_spike, sink.spikes().size() - first_spike);
+            for (Projection* p : into) p->after_update(tid, k, fired);
+          }
           for (std::size_t q = 0; q < kinds.size(); ++q)
             std::fill(const_cast<double*>(in.port[q]) + r.begin, const_cast<double*>(in.port[q]) + r.end, 0.0);
           std::fill(buf.i_ext() + r.begin, buf.i_ext() + r.end, 0.0);
@@ -328,6 +375,7 @@ void Simulation::run_window_loop(Step end) {
         total_spikes_ += merged.size();
         now_ = w1;
         try {
+          for (auto& m : modulators_) m->on_spikes(merged);
           for (Observer* o : observers_) o->on_spikes(merged);
           for (Observer* o : observers_) o->end_window(w1);
         } catch (...) {

@@ -25,7 +25,11 @@ int main(int argc, char** argv) {
   auto& exc = sim.add_population<models::Lif>("exc", 800, p);
   auto& inh = sim.add_population<models::Lif>("inh", 200, p);
 
-  ProjectionSpec ee{"ee", "exc", "exc", "exc", {}, Distribution::constant(20.0), Distribution::constant(1.5)};
+  ProjectionSpec ee;
+  ee.name = "ee";
+  ee.source = ee.target = ee.port = "exc";
+  ee.weight = Distribution::constant(20.0);  // pA
+  ee.delay = Distribution::constant(1.5);    // ms
   ee.connect.rule = ConnectSpec::Rule::fixed_indegree;
   ee.connect.k = 80;
   ee.connect.allow_autapses = false;
@@ -34,7 +38,13 @@ int main(int argc, char** argv) {
   ei.name = "ei";
   ei.target = "inh";
   sim.connect(ei);
-  ProjectionSpec ie{"ie", "inh", "exc", "inh", {}, Distribution::normal(-80.0, 10.0), Distribution::constant(1.0)};
+  ProjectionSpec ie;
+  ie.name = "ie";
+  ie.source = "inh";
+  ie.target = "exc";
+  ie.port = "inh";
+  ie.weight = Distribution::normal(-80.0, 10.0);
+  ie.delay = Distribution::constant(1.0);
   ie.weight.hi = 0.0;  // inhibitory weights stay <= 0
   ie.connect.rule = ConnectSpec::Rule::fixed_indegree;
   ie.connect.k = 20;

@@ -10,6 +10,7 @@ void register_models(Registry& registry) {
   registry.add_model("lif", make_lif);
   registry.add_model("lif_cond", make_lif_cond);
   registry.add_model("izhikevich", make_izhikevich);
+  register_plasticity(registry);
 }
 
 }  // namespace nmsim::models

@@ -1,5 +1,6 @@
 #pragma once
 // A projection: the synapses from one population to one input port of another.
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -10,6 +11,20 @@
 
 namespace nmsim {
 
+class Projection;
+class Simulation;
+struct ProjectionSpec;
+
+/// Makes the projection object for a plastic projection (models/ implements the rules). Core
+/// only knows this interface, so a config can name rules without core knowing any.
+class PlasticityModel {
+ public:
+  virtual ~PlasticityModel() = default;
+  virtual std::string_view rule() const = 0;
+  virtual std::unique_ptr<Projection> make(ProjectionSpec spec, Population& source, Population& target,
+                                           int port) const = 0;
+};
+
 struct ProjectionSpec {
   std::string name;
   std::string source;             // population name
@@ -18,11 +33,16 @@ struct ProjectionSpec {
   ConnectSpec connect;
   Distribution weight = Distribution::constant(1.0);  // port units (pA, nS or mV)
   Distribution delay = Distribution::constant(1.0);   // ms, rounded to whole steps, >= dt
+  /// Plastic when set (stdp, stdp_triplet, stdp_eligibility, ...); static otherwise.
+  std::shared_ptr<const PlasticityModel> plasticity = nullptr;
 };
 
 class Projection {
  public:
   Projection(ProjectionSpec spec, Population& source, Population& target, int port);
+  virtual ~Projection() = default;
+  Projection(const Projection&) = delete;
+  Projection& operator=(const Projection&) = delete;
   const std::string& name() const { return spec_.name; }
   const ProjectionSpec& spec() const { return spec_; }
   Population& source() const { return *source_; }
@@ -42,7 +62,30 @@ class Projection {
 
   /// Push the spikes of the source population in `spikes` (sorted, any populations) into the
   /// input rings of the targets that thread `tid` owns. (A std::vector<Spike> converts.)
-  void deliver(int tid, std::span<const Spike> spikes);
+  /// Plastic projections queue them instead, to be applied when they reach the synapse.
+  virtual void deliver(int tid, std::span<const Spike> spikes);
+
+  // Hooks of plastic projections (docs/step_order.md); static projections do nothing.
+  virtual bool plastic() const { return false; }
+  /// Smallest delay (steps) between a spike and the first moment the engine must act on it;
+  /// the delivery window may not be longer. Static: the synaptic delay.
+  virtual DelaySteps window_delay() const { return min_delay(); }
+  /// After build and buffer allocation, before the first step (one thread).
+  virtual void prepare_plasticity(const Simulation& /*sim*/) {}
+  /// One thread, at the start of each window, after the modulators have advanced: shared work
+  /// (e.g. integrals of a third factor over the window).
+  virtual void prepare_window(Step /*w0*/, Step /*w1*/) {}
+  /// Every thread, at the start of each window [w0, w1), before its steps.
+  virtual void begin_window(int /*tid*/, Step /*w0*/, Step /*w1*/) {}
+  /// Every thread: bring the state of its synapses up to synapse time t_a (lazy rules update
+  /// weights only at events); called before weights are read, e.g. by a recorder.
+  virtual void synchronize(int /*tid*/, Step /*a*/) {}
+  /// Every thread, step k, before the target population is updated: events that reach the
+  /// synapses now (pre-synaptic arrivals, delayed post-synaptic spikes).
+  virtual void before_update(int /*tid*/, Step /*k*/) {}
+  /// Every thread, step k, after the target population was updated: `spikes` are the spikes of
+  /// the target neurons the thread owns at this step (stamp t_{k+1}).
+  virtual void after_update(int /*tid*/, Step /*k*/, std::span<const Spike> /*spikes*/) {}
 
   /// Synapses of one thread (read access for recording and tests).
   const SynapseCsr& csr(int tid) const { return csr_[static_cast<std::size_t>(tid)]; }
@@ -56,6 +99,9 @@ class Projection {
     DelaySteps delay;
   };
   std::vector<Synapse> synapses() const;
+
+ protected:
+  SynapseCsr& mutable_csr(int tid) { return csr_[static_cast<std::size_t>(tid)]; }
 
  private:
   ProjectionSpec spec_;

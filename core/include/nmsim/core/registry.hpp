@@ -9,6 +9,7 @@
 
 #include "nmsim/core/params.hpp"
 #include "nmsim/core/population.hpp"
+#include "nmsim/core/projection.hpp"
 
 namespace nmsim {
 
@@ -19,7 +20,16 @@ class Registry {
   using PopulationFactory = std::function<std::unique_ptr<Population>(
       const std::string& name, std::size_t size, const ParamTable& params, const ParamTable& init)>;
 
+  /// Builds a plasticity model from the keys of a [[plasticity]] table (name and rule removed).
+  using PlasticityFactory =
+      std::function<std::shared_ptr<const PlasticityModel>(const std::string& name, const ParamTable& params)>;
+
   void add_model(const std::string& name, PopulationFactory factory);
+  void add_plasticity(const std::string& rule, PlasticityFactory factory);
+  bool has_plasticity(const std::string& rule) const { return rules_.count(rule) != 0; }
+  std::vector<std::string> plasticity_rules() const;
+  std::shared_ptr<const PlasticityModel> make_plasticity(const std::string& rule, const std::string& name,
+                                                         const ParamTable& params) const;
   bool has_model(const std::string& name) const { return models_.count(name) != 0; }
   std::vector<std::string> models() const;
   std::unique_ptr<Population> make_population(const std::string& model, const std::string& name, std::size_t size,
@@ -27,6 +37,7 @@ class Registry {
 
  private:
   std::map<std::string, PopulationFactory> models_;
+  std::map<std::string, PlasticityFactory> rules_;
 };
 
 /// Draw one value per neuron of `dist` into out[i * stride], from the stream

@@ -3,15 +3,19 @@
 //
 // Step loop (one OpenMP parallel region per run() call; docs/step_order.md):
 //   for each delivery window of at most min_delay steps [w0, w1):
-//     observers.begin_window                                   (one thread)
+//     modulators.advance(w0, w1), observers.begin_window      (one thread)
+//     plastic projections begin_window                         (every thread)
 //     for k in [w0, w1):                                       (every thread, owned neurons)
 //       stimuli apply inputs for step k
-//       each population advances its owned range t_k -> t_{k+1}, collecting spikes
+//       for each population:
+//         plastic projections into it: before_update (synaptic events reaching synapses now)
+//         it advances its owned range t_k -> t_{k+1}, collecting spikes
+//         plastic projections into it: after_update (its spikes of this step)
 //       consumed input slots and i_ext are cleared
 //       observers sample state at t_{k+1}
 //     barrier
 //     spikes of all threads merged and sorted by (step, population, neuron);
-//       spike counts, observers.on_spikes, observers.end_window (one thread)
+//       spike counts, modulators.on_spikes, observers.on_spikes, observers.end_window (one thread)
 //     each thread pushes every spike through its own synapses into its targets' rings, one
 //       emission step at a time (order: step, projection, neuron), so the order of summation
 //       does not depend on where windows (and run() chunks) begin and end
@@ -22,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "nmsim/core/modulator.hpp"
 #include "nmsim/core/observer.hpp"
 #include "nmsim/core/population.hpp"
 #include "nmsim/core/projection.hpp"
@@ -55,6 +60,15 @@ class Simulation {
   S& add_stimulus(Args&&... args) {
     return static_cast<S&>(add(std::make_unique<S>(std::forward<Args>(args)...)));
   }
+  /// Modulators (well-mixed pools, fields) are advanced one window ahead of the neurons.
+  Modulator& add(std::unique_ptr<Modulator> modulator);
+  template <class M, class... Args>
+  M& add_modulator(Args&&... args) {
+    return static_cast<M&>(add(std::make_unique<M>(std::forward<Args>(args)...)));
+  }
+  Modulator& modulator(const std::string& name) const;
+  bool has_modulator(const std::string& name) const;
+  const std::vector<std::unique_ptr<Modulator>>& modulators() const { return modulators_; }
   /// Observers are not owned; they must outlive the runs they watch.
   void add_observer(Observer& observer);
 
@@ -104,6 +118,7 @@ class Simulation {
   std::vector<std::unique_ptr<Population>> populations_;
   std::vector<std::unique_ptr<Projection>> projections_;
   std::vector<std::unique_ptr<Stimulus>> stimuli_;
+  std::vector<std::unique_ptr<Modulator>> modulators_;
   std::vector<Observer*> observers_;
   std::vector<std::vector<std::uint64_t>> spike_counts_;
   std::vector<std::vector<std::uint64_t>> out_degree_;  // per population, per neuron: synapses out

@@ -1,0 +1,70 @@
+#pragma once
+// A neuromodulator as the engine sees it: a concentration (uM) that is advanced one delivery
+// window at a time, ahead of the neurons and synapses that read it.
+//
+// Timing (docs/step_order.md). Releases caused by spikes act `release_delay` steps (>= 1) after
+// the spike's stamp, and that delay bounds the delivery window, so at the start of a window
+// everything that shapes the concentration during the window is known. advance() then fills one
+// LevelPiece per step: over step k, t in [t_k, t_{k+1}), the concentration seen by a reader is
+//     m(t) = base + amp * exp(-(t - t_k) / tau)        (inv_tau = 1/tau, 0 for constant)
+// For a well-mixed pool with first-order decay this is exact; for other kinetics the piece is
+// the constant value over the step. Readers (three-factor rules, receptors) integrate against
+// these pieces exactly, so results are exact for the modulator's own discretisation.
+#include <span>
+#include <string>
+#include <vector>
+
+#include "nmsim/core/types.hpp"
+
+namespace nmsim {
+
+class Simulation;
+
+struct LevelPiece {
+  double base = 0.0;     // uM
+  double amp = 0.0;      // uM
+  double inv_tau = 0.0;  // 1/ms
+  /// Concentration at t_k + s (0 <= s <= dt).
+  double at(double s) const;
+  /// Integral of (m(t_k + s) - b) * exp(-s / tau_c) over s in [0, h], tau_c > 0 (uM ms).
+  double weighted_integral(double b, double h, double inv_tau_c) const;
+};
+
+class Modulator {
+ public:
+  explicit Modulator(std::string name) : name_(std::move(name)) {}
+  virtual ~Modulator() = default;
+  const std::string& name() const { return name_; }
+
+  /// Steps from a spike's stamp to the release it causes (>= 1); bounds the window.
+  virtual DelaySteps release_delay() const = 0;
+  /// After the network is built, before the first step.
+  virtual void prepare(const Simulation& sim) = 0;
+  /// Fill the pieces of steps [from, to) (one thread, start of a window).
+  virtual void advance(Step from, Step to) = 0;
+  /// Spikes of the window just simulated (one thread, end of the window), sorted.
+  virtual void on_spikes(std::span<const Spike> /*spikes*/) {}
+  /// Add `amount` uM at time t_{step} (a reward, a task event). `step` must be >= the start of
+  /// the next window: call between runs or from an observer at the end of a window.
+  virtual void release_at(Step step, double amount) = 0;
+  /// Piece of step k; valid for the current window (from..to of the last advance()).
+  const LevelPiece& piece(Step k) const { return pieces_[static_cast<std::size_t>(k - first_)]; }
+  /// Concentration at t_k (start of step k), k in the current window.
+  double level(Step k) const { return piece(k).at(0.0); }
+  Step window_begin() const { return first_; }
+  Step window_end() const { return first_ + static_cast<Step>(pieces_.size()); }
+
+ protected:
+  void set_window(Step from, Step to) {
+    first_ = from;
+    pieces_.resize(static_cast<std::size_t>(to - from));
+  }
+  LevelPiece& mutable_piece(Step k) { return pieces_[static_cast<std::size_t>(k - first_)]; }
+
+ private:
+  std::string name_;
+  Step first_ = 0;
+  std::vector<LevelPiece> pieces_;
+};
+
+}  // namespace nmsim

@@ -1,0 +1,178 @@
+#pragma once
+// A projection whose synapses change: one template level over a plasticity rule.
+//
+// Events, all handled by the thread that owns the target neuron (so no races, and the same
+// order for any thread count):
+//   pre:  a spike of source i with synaptic delay d reaches the synapse at t_i + d - d_dend
+//         (axonal part) and the soma at t_i + d. The rule updates the synapse when the spike
+//         reaches it (depression / eligibility from the post trace), then the updated weight
+//         enters the target's input ring.
+//   post: a spike of target j at t_j reaches its synapses at t_j + d_dend; the rule updates every
+//         synapse into j (potentiation from the pre traces) and then j's post traces.
+// At one synapse time t: on a jump port the pre event is handled first (an input arriving at t
+// is applied at t and may cause a post spike at t, which therefore follows it); on a pulse port
+// the post spike at t is handled first (the input arriving at t acts only after t).
+// The dendritic delay d_dend (ms, per projection, default 0: the whole delay is axonal) must be
+// below the smallest synaptic delay; the delivery window is bounded by the axonal delays.
+//
+// Rule concept (see stdp.hpp for the documented example):
+//   struct Params; struct SynState { void resize(n); }; struct PostState { void resize(n); };
+//   void prepare(const Simulation&, const Projection&);
+//   void on_pre(SynState&, q, PostState&, j, Step a, double& w)     pre event at t_a
+//   void on_post_synapse(SynState&, q, PostState&, j, Step a, double& w)  for each synapse into j
+//   void on_post_neuron(PostState&, j, Step a)                       after the synapse loop
+//   optional third-factor hooks: prepare_window(w0, w1), begin_window(SynState&, weights, w0)
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "nmsim/core/projection.hpp"
+#include "nmsim/core/simulation.hpp"
+
+namespace nmsim::models {
+
+template <class Rule>
+class PlasticProjection : public Projection {
+ public:
+  PlasticProjection(ProjectionSpec spec, Population& source, Population& target, int port, Rule rule,
+                    double dendritic_delay_ms)
+      : Projection(std::move(spec), source, target, port), rule_(std::move(rule)), dend_ms_(dendritic_delay_ms) {}
+
+  bool plastic() const override { return true; }
+  DelaySteps window_delay() const override { return static_cast<DelaySteps>(min_delay() - dend_); }
+  const Rule& rule() const { return rule_; }
+  Rule& rule() { return rule_; }
+
+  void prepare_plasticity(const Simulation& sim) override {
+    dt_ = sim.dt();
+    dend_ = static_cast<DelaySteps>(std::llround(dend_ms_ / dt_));
+    if (synapse_count() > 0 && dend_ >= min_delay())
+      throw ConfigError({}, "plasticity." + name() + ".dendritic_delay",
+                        "expected a dendritic delay below the smallest synaptic delay of the projection (" +
+                            std::to_string(min_delay() * dt_) + " ms), found " + std::to_string(dend_ms_) + " ms");
+    pulse_ = target().ports()[static_cast<std::size_t>(port())].kind == PortKind::pulse;
+    slots_ = target().inputs().slots();
+    rule_.prepare(sim, *this);
+    post_.resize(target().size());
+    ts_.resize(threads());
+    for (std::size_t t = 0; t < ts_.size(); ++t) {
+      ThreadState& s = ts_[t];
+      const SynapseCsr& c = csr(static_cast<int>(t));
+      s.owned = sim.owned(target().index(), static_cast<int>(t));
+      s.pre_queue.assign(slots_, {});
+      s.post_queue.assign(slots_, {});
+      s.syn.resize(c.size());
+      // Transposed index: synapses into each owned target, in source order.
+      s.in_row.assign(s.owned.size() + 1, 0);
+      for (NeuronIndex j : c.target) ++s.in_row[j - s.owned.begin + 1];
+      for (std::size_t j = 0; j < s.owned.size(); ++j) s.in_row[j + 1] += s.in_row[j];
+      s.in_syn.resize(c.size());
+      std::vector<std::uint64_t> fill(s.in_row.begin(), s.in_row.end() - 1);
+      for (std::uint64_t q = 0; q < c.size(); ++q) s.in_syn[fill[c.target[q] - s.owned.begin]++] = q;
+    }
+  }
+
+  void deliver(int tid, std::span<const Spike> spikes) override {
+    ThreadState& s = ts_[static_cast<std::size_t>(tid)];
+    const SynapseCsr& c = csr(tid);
+    if (c.size() == 0) return;
+    const std::uint32_t src = source().index();
+    for (const Spike& sp : spikes) {
+      if (sp.population != src) continue;
+      for (std::uint64_t q = c.row[sp.neuron], end = c.row[sp.neuron + 1]; q < end; ++q) {
+        // Reaches the synapse at the stamp (step + 1) plus the axonal delay.
+        const Step at = sp.step + 1 + (c.delay[q] - dend_);
+        s.pre_queue[static_cast<std::size_t>(at % static_cast<Step>(slots_))].push_back(q);
+      }
+    }
+  }
+
+  void prepare_window(Step w0, Step w1) override { rule_.prepare_window(w0, w1); }
+
+  void synchronize(int tid, Step a) override {
+    // Only lazy rules (weights that drift between events) have anything to do.
+    if constexpr (requires(Rule& r, typename Rule::SynState& s, std::uint64_t q, double& w) { r.advance(s, q, a, w); }) {
+      ThreadState& s = ts_[static_cast<std::size_t>(tid)];
+      SynapseCsr& c = mutable_csr(tid);
+      for (std::uint64_t q = 0; q < c.size(); ++q) rule_.advance(s.syn, q, a, c.weight[q]);
+    }
+  }
+
+  void begin_window(int tid, Step w0, Step /*w1*/) override {
+    ThreadState& s = ts_[static_cast<std::size_t>(tid)];
+    rule_.begin_window(s.syn, mutable_csr(tid).weight, w0);
+  }
+
+  void before_update(int tid, Step k) override {
+    ThreadState& s = ts_[static_cast<std::size_t>(tid)];
+    SynapseCsr& c = mutable_csr(tid);
+    // Events at synapse time t_a: for a pulse port the input of step k arrived at t_k.
+    const Step a = pulse_ ? k : k + 1;
+    const std::size_t slot = static_cast<std::size_t>(a % static_cast<Step>(slots_));
+    auto& pre = s.pre_queue[slot];
+    if (!pre.empty()) {
+      double* ring = target().inputs().slot(static_cast<std::size_t>(port()), a + dend_);
+      for (std::uint64_t q : pre) {
+        const NeuronIndex j = c.target[q];
+        rule_.on_pre(s.syn, q, post_, j, a, c.weight[q]);
+        ring[j] += c.weight[q];
+      }
+      pre.clear();
+    }
+    auto& post = s.post_queue[slot];
+    if (!post.empty()) {
+      for (NeuronIndex j : post) post_event(s, c, j, a);
+      post.clear();
+    }
+  }
+
+  void after_update(int tid, Step k, std::span<const Spike> spikes) override {
+    ThreadState& s = ts_[static_cast<std::size_t>(tid)];
+    SynapseCsr& c = mutable_csr(tid);
+    const Step stamp = k + 1;
+    for (const Spike& sp : spikes) {
+      if (dend_ == 0) {
+        post_event(s, c, sp.neuron, stamp);
+      } else {
+        // Seen by the synapses d_dend later; handled in before_update of that synapse time.
+        const Step at = stamp + dend_;
+        s.post_queue[static_cast<std::size_t>(at % static_cast<Step>(slots_))].push_back(sp.neuron);
+      }
+    }
+  }
+
+  /// Rule state of the synapses of thread `tid` (same order as csr(tid)).
+  const typename Rule::SynState& synapse_state(int tid) const { return ts_[static_cast<std::size_t>(tid)].syn; }
+  const typename Rule::PostState& post_state() const { return post_; }
+
+ private:
+  struct ThreadState {
+    Range owned;
+    std::vector<std::vector<std::uint64_t>> pre_queue;  // by synapse time mod slots
+    std::vector<std::vector<NeuronIndex>> post_queue;   // by synapse time mod slots
+    std::vector<std::uint64_t> in_row;                  // per owned target: offsets into in_syn
+    std::vector<std::uint64_t> in_syn;                  // synapse indices, by target
+    typename Rule::SynState syn;
+  };
+
+  void post_event(ThreadState& s, SynapseCsr& c, NeuronIndex j, Step a) {
+    const std::size_t lj = j - s.owned.begin;
+    for (std::uint64_t r = s.in_row[lj], end = s.in_row[lj + 1]; r < end; ++r) {
+      const std::uint64_t q = s.in_syn[r];
+      rule_.on_post_synapse(s.syn, q, post_, j, a, c.weight[q]);
+    }
+    rule_.on_post_neuron(post_, j, a);
+  }
+
+  Rule rule_;
+  double dend_ms_;
+  DelaySteps dend_ = 0;
+  double dt_ = 0.1;
+  bool pulse_ = false;
+  std::size_t slots_ = 1;
+  std::vector<ThreadState> ts_;
+  typename Rule::PostState post_;
+};
+
+}  // namespace nmsim::models

@@ -1,0 +1,92 @@
+#pragma once
+// stdp: pair-based spike-timing-dependent plasticity with traces (Song, Miller & Abbott 2000;
+// Morrison, Diesmann & Gerstner 2008, Biol. Cybern. 98:459).
+//
+//   pre trace  x (per synapse):  dx/dt = -x / tau_plus,   x -> x + 1 at each pre event
+//   post trace y (per neuron):   dy/dt = -y / tau_minus,  y -> y + 1 at each post event
+//   ("nearest" pairing: x -> 1, y -> 1 instead: each spike pairs with its nearest partner only)
+//   at a pre event:  w -> w - a_minus * f_-(w) * y(t)       (depression, post before pre)
+//   at a post event: w -> w + a_plus  * f_+(w) * x(t)       (potentiation, pre before post)
+//   weight dependence with u = (w - w_min) / (w_max - w_min) and exponent mu:
+//     f_+(w) = (1 - u)^mu,  f_-(w) = u^mu
+//     mu = 0: additive;  mu = 1: multiplicative (soft bounds, van Rossum et al. 2000);
+//     0 < mu < 1: Guetig et al. 2003.  w is then clipped to [w_min, w_max] (hard bounds).
+// A single pair with post - pre = dt > 0 changes w by a_plus e^{-dt/tau_plus}, with dt < 0 by
+// -a_minus e^{dt/tau_minus} (additive), exactly: traces are evaluated analytically at events.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "nmsim/core/params.hpp"
+#include "nmsim/core/projection.hpp"
+#include "nmsim/core/simulation.hpp"
+
+namespace nmsim::models {
+
+struct StdpParams {
+  enum class Pairing { all_to_all, nearest };
+  double tau_plus = 20.0;    // [ms] > 0
+  double tau_minus = 20.0;   // [ms] > 0
+  double a_plus = 0.01;      // [weight units] >= 0 potentiation amplitude
+  double a_minus = 0.012;    // [weight units] >= 0 depression amplitude
+  double w_min = 0.0;        // [weight units]
+  double w_max = 1.0;        // [weight units] > w_min
+  double mu = 0.0;           // [1] >= 0: 0 additive, 1 multiplicative
+  Pairing pairing = Pairing::all_to_all;
+  /// Reads rule keys; `dependence` = "additive" | "multiplicative" | "gutig" (then `mu`).
+  static StdpParams from(const ParamTable& t);
+};
+
+class Stdp {
+ public:
+  using Params = StdpParams;
+  struct SynState {
+    std::vector<double> x;  // pre trace at time t_x
+    std::vector<Step> t_x;
+    void resize(std::size_t n) {
+      x.assign(n, 0.0);
+      t_x.assign(n, 0);
+    }
+  };
+  struct PostState {
+    std::vector<double> y;  // post trace at time t_y
+    std::vector<Step> t_y;
+    void resize(std::size_t n) {
+      y.assign(n, 0.0);
+      t_y.assign(n, 0);
+    }
+  };
+
+  explicit Stdp(StdpParams p) : p_(p) {}
+  const StdpParams& params() const { return p_; }
+  void prepare(const Simulation& sim, const Projection&) { dt_ = sim.dt(); }
+  void prepare_window(Step, Step) {}
+  void begin_window(SynState&, std::vector<double>&, Step) {}
+
+  void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
+    const double y = post.y[j] * std::exp(-static_cast<double>(a - post.t_y[j]) * dt_ / p_.tau_minus);
+    w = clip(w - p_.a_minus * f_minus(w) * y);
+    const double x = s.x[q] * std::exp(-static_cast<double>(a - s.t_x[q]) * dt_ / p_.tau_plus);
+    s.x[q] = p_.pairing == StdpParams::Pairing::nearest ? 1.0 : x + 1.0;
+    s.t_x[q] = a;
+  }
+  void on_post_synapse(SynState& s, std::uint64_t q, PostState&, NeuronIndex, Step a, double& w) const {
+    const double x = s.x[q] * std::exp(-static_cast<double>(a - s.t_x[q]) * dt_ / p_.tau_plus);
+    w = clip(w + p_.a_plus * f_plus(w) * x);
+  }
+  void on_post_neuron(PostState& post, NeuronIndex j, Step a) const {
+    const double y = post.y[j] * std::exp(-static_cast<double>(a - post.t_y[j]) * dt_ / p_.tau_minus);
+    post.y[j] = p_.pairing == StdpParams::Pairing::nearest ? 1.0 : y + 1.0;
+    post.t_y[j] = a;
+  }
+
+ private:
+  double u(double w) const { return (w - p_.w_min) / (p_.w_max - p_.w_min); }
+  double f_plus(double w) const { return p_.mu == 0.0 ? 1.0 : std::pow(std::max(0.0, 1.0 - u(w)), p_.mu); }
+  double f_minus(double w) const { return p_.mu == 0.0 ? 1.0 : std::pow(std::max(0.0, u(w)), p_.mu); }
+  double clip(double w) const { return w < p_.w_min ? p_.w_min : (w > p_.w_max ? p_.w_max : w); }
+  StdpParams p_;
+  double dt_ = 0.1;
+};
+
+}  // namespace nmsim::models

@@ -1,0 +1,168 @@
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "nmsim/core/registry.hpp"
+#include "nmsim/models/plastic_projection.hpp"
+#include "nmsim/models/register.hpp"
+#include "nmsim/models/stdp.hpp"
+#include "nmsim/models/stdp_eligibility.hpp"
+#include "nmsim/models/stdp_triplet.hpp"
+
+namespace nmsim::models {
+
+namespace {
+
+// mu from dependence = "additive" | "multiplicative" | "gutig" (+ mu).
+double read_mu(const ParamTable& t) {
+  const std::string dep = t.choice("dependence", "additive", {"additive", "multiplicative", "gutig"});
+  if (dep == "additive") {
+    if (t.has("mu")) t.fail("mu", "mu goes with dependence = \"gutig\"");
+    return 0.0;
+  }
+  if (dep == "multiplicative") {
+    if (t.has("mu")) t.fail("mu", "mu goes with dependence = \"gutig\"");
+    return 1.0;
+  }
+  return t.number("mu", Check::non_negative);
+}
+
+void check_bounds(const ParamTable& t, double w_min, double w_max) {
+  if (!(w_max > w_min))
+    t.fail(t.has("w_max") ? "w_max" : "w_min", fmt::format("expected w_max > w_min, found w_min = {}, w_max = {}", w_min, w_max));
+}
+
+template <class Rule>
+class RuleModel : public PlasticityModel {
+ public:
+  RuleModel(std::string rule, typename Rule::Params params, double dendritic_delay)
+      : rule_(std::move(rule)), params_(std::move(params)), dend_(dendritic_delay) {}
+  std::string_view rule() const override { return rule_; }
+  std::unique_ptr<Projection> make(ProjectionSpec spec, Population& source, Population& target,
+                                   int port) const override {
+    return std::make_unique<PlasticProjection<Rule>>(std::move(spec), source, target, port, Rule(params_), dend_);
+  }
+
+ private:
+  std::string rule_;
+  typename Rule::Params params_;
+  double dend_;
+};
+
+}  // namespace
+
+StdpParams StdpParams::from(const ParamTable& t) {
+  StdpParams p;
+  p.tau_plus = t.number("tau_plus", p.tau_plus, Check::positive);
+  p.tau_minus = t.number("tau_minus", p.tau_minus, Check::positive);
+  p.a_plus = t.number("a_plus", p.a_plus, Check::non_negative);
+  p.a_minus = t.number("a_minus", p.a_minus, Check::non_negative);
+  p.w_min = t.number("w_min", p.w_min);
+  p.w_max = t.number("w_max", p.w_max);
+  check_bounds(t, p.w_min, p.w_max);
+  p.mu = read_mu(t);
+  p.pairing = t.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest" ? Pairing::nearest
+                                                                                       : Pairing::all_to_all;
+  return p;
+}
+
+StdpTripletParams StdpTripletParams::from(const ParamTable& t) {
+  StdpTripletParams p;
+  p.tau_plus = t.number("tau_plus", p.tau_plus, Check::positive);
+  p.tau_minus = t.number("tau_minus", p.tau_minus, Check::positive);
+  p.tau_x = t.number("tau_x", p.tau_x, Check::positive);
+  p.tau_y = t.number("tau_y", p.tau_y, Check::positive);
+  p.a2_plus = t.number("a2_plus", p.a2_plus, Check::non_negative);
+  p.a3_plus = t.number("a3_plus", p.a3_plus, Check::non_negative);
+  p.a2_minus = t.number("a2_minus", p.a2_minus, Check::non_negative);
+  p.a3_minus = t.number("a3_minus", p.a3_minus, Check::non_negative);
+  p.w_min = t.number("w_min", p.w_min);
+  p.w_max = t.number("w_max", p.w_max);
+  check_bounds(t, p.w_min, p.w_max);
+  p.pairing = t.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest" ? Pairing::nearest
+                                                                                       : Pairing::all_to_all;
+  return p;
+}
+
+StdpEligibilityParams StdpEligibilityParams::from(const ParamTable& t) {
+  StdpEligibilityParams p;
+  p.tau_plus = t.number("tau_plus", p.tau_plus, Check::positive);
+  p.tau_minus = t.number("tau_minus", p.tau_minus, Check::positive);
+  p.a_plus = t.number("a_plus", p.a_plus, Check::non_negative);
+  p.a_minus = t.number("a_minus", p.a_minus, Check::non_negative);
+  p.tau_c = t.number("tau_c", p.tau_c, Check::positive);
+  p.eta = t.number("eta", p.eta);
+  p.baseline = t.number("baseline", p.baseline);
+  p.w_min = t.number("w_min", p.w_min);
+  p.w_max = t.number("w_max", p.w_max);
+  check_bounds(t, p.w_min, p.w_max);
+  p.interval = t.number("interval", p.interval, Check::positive);
+  // The rebase keeps e^{interval / tau_c} far from overflow.
+  if (p.interval > 200.0 * p.tau_c)
+    t.fail("interval", fmt::format("expected interval <= 200 tau_c = {} ms, found {} ms", 200.0 * p.tau_c, p.interval));
+  p.pairing = t.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest" ? Pairing::nearest
+                                                                                       : Pairing::all_to_all;
+  p.modulator = t.string("modulator");
+  return p;
+}
+
+void StdpEligibility::prepare(const Simulation& sim, const Projection& proj) {
+  dt_ = sim.dt();
+  if (!sim.has_modulator(p_.modulator))
+    throw ConfigError({}, "plasticity." + proj.name() + ".modulator",
+                      fmt::format("expected the name of a modulator, found \"{}\"", p_.modulator));
+  m_ = &sim.modulator(p_.modulator);
+  interval_steps_ = std::max<Step>(1, static_cast<Step>(std::llround(p_.interval / dt_)));
+  tref_ = sim.now();
+  g_.assign(1, 0.0);
+  g_prev_.clear();
+  rebased_ = false;
+}
+
+void StdpEligibility::prepare_window(Step w0, Step w1) {
+  rebased_ = false;
+  if (w0 - tref_ >= interval_steps_) {
+    g_prev_.swap(g_);
+    tref_prev_ = tref_;
+    tref_ = w0;
+    g_.assign(1, 0.0);
+    rebased_ = true;
+  }
+  const double inv_tau_c = 1.0 / p_.tau_c;
+  for (Step k = w0; k < w1; ++k) {
+    const double weight = std::exp(-static_cast<double>(k - tref_) * dt_ * inv_tau_c);
+    g_.push_back(g_.back() + weight * m_->piece(k).weighted_integral(p_.baseline, dt_, inv_tau_c));
+  }
+}
+
+void StdpEligibility::begin_window(SynState& s, std::vector<double>& w, Step w0) {
+  if (!rebased_) return;
+  // Bring every synapse to T = w0 with the G of the previous reference, then restart from it.
+  std::swap(g_, g_prev_);
+  std::swap(tref_, tref_prev_);
+  for (std::size_t q = 0; q < w.size(); ++q) advance(s, q, w0, w[q]);
+  std::swap(g_, g_prev_);
+  std::swap(tref_, tref_prev_);
+}
+
+void register_plasticity(Registry& registry) {
+  auto dendritic = [](const ParamTable& t) { return t.number("dendritic_delay", 0.0, Check::non_negative); };
+  registry.add_plasticity("stdp", [dendritic](const std::string&, const ParamTable& t) {
+    t.reject_unknown({"tau_plus", "tau_minus", "a_plus", "a_minus", "w_min", "w_max", "dependence", "mu", "pairing",
+                      "dendritic_delay"});
+    return std::make_shared<RuleModel<Stdp>>("stdp", StdpParams::from(t), dendritic(t));
+  });
+  registry.add_plasticity("stdp_triplet", [dendritic](const std::string&, const ParamTable& t) {
+    t.reject_unknown({"tau_plus", "tau_minus", "tau_x", "tau_y", "a2_plus", "a3_plus", "a2_minus", "a3_minus",
+                      "w_min", "w_max", "pairing", "dendritic_delay"});
+    return std::make_shared<RuleModel<StdpTriplet>>("stdp_triplet", StdpTripletParams::from(t), dendritic(t));
+  });
+  registry.add_plasticity("stdp_eligibility", [dendritic](const std::string&, const ParamTable& t) {
+    t.reject_unknown({"tau_plus", "tau_minus", "a_plus", "a_minus", "tau_c", "eta", "baseline", "w_min", "w_max",
+                      "interval", "pairing", "modulator", "dendritic_delay"});
+    return std::make_shared<RuleModel<StdpEligibility>>("stdp_eligibility", StdpEligibilityParams::from(t),
+                                                       dendritic(t));
+  });
+}
+
+}  // namespace nmsim::models

@@ -1,0 +1,64 @@
+#pragma once
+// well_mixed: one concentration for the whole tissue (NEST's volume transmitter is this case).
+//
+//   dC/dt = -(C - baseline) / tau + sum_i q delta(t - t_i - d) + scheduled pulses
+//   releases: a quantum q (uM) per spike of a source population, `delay` d after the spike (with
+//   probability p per spike, drawn from the stream ("release/<modulator>/<source>", neuron)),
+//   and pulses at given times (reward stimuli, release_at() from programs).
+// Between releases C relaxes exponentially to the baseline; the engine's pieces carry that
+// exponential exactly (LevelPiece: base = baseline, amp = C(t_k) - baseline, tau).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nmsim/core/modulator.hpp"
+#include "nmsim/core/params.hpp"
+
+namespace nmsim::modulators {
+
+struct ReleaseSource {
+  std::string population;     // spikes of this population release
+  double quantum = 1.0;       // [uM] per spike, >= 0
+  double delay = 1.0;         // [ms] from spike to release, >= dt
+  double probability = 1.0;   // [1] per spike
+};
+
+struct WellMixedParams {
+  double baseline = 0.0;      // [uM] >= 0, level without release
+  double tau = 200.0;         // [ms] > 0, first-order clearance time constant
+  double initial = -1.0;      // [uM] C(0); < 0 means the baseline
+  std::vector<ReleaseSource> release;
+};
+
+class WellMixed : public Modulator {
+ public:
+  WellMixed(std::string name, WellMixedParams params);
+  DelaySteps release_delay() const override;
+  void prepare(const Simulation& sim) override;
+  void advance(Step from, Step to) override;
+  void on_spikes(std::span<const Spike> spikes) override;
+  void release_at(Step step, double amount) override;
+  /// Release `amount` uM at time t (ms) - convenience for programs (t on the dt grid).
+  void release_at_time(double t, double amount);
+  const WellMixedParams& params() const { return p_; }
+  /// Concentration at the start of the next window (uM).
+  double current() const { return c_; }
+
+ private:
+  WellMixedParams p_;
+  double dt_ = 0.1;
+  double decay_ = 1.0;         // e^{-dt/tau}
+  double c_ = 0.0;             // concentration at t_{next_}
+  Step next_ = 0;              // first step not yet advanced
+  std::uint64_t seed_ = 0;
+  struct Source {
+    std::uint32_t population;
+    Step delay;
+    double quantum, probability;
+    std::uint32_t purpose;
+  };
+  std::vector<Source> sources_;
+  std::map<Step, double> pending_;  // arrival step -> amount
+};
+
+}  // namespace nmsim::modulators
