@@ -137,12 +137,8 @@ void StdpEligibility::prepare_window(Step w0, Step w1) {
 
 void StdpEligibility::begin_window(SynState& s, std::vector<double>& w, Step w0) {
   if (!rebased_) return;
-  // Bring every synapse to T = w0 with the G of the previous reference, then restart from it.
-  std::swap(g_, g_prev_);
-  std::swap(tref_, tref_prev_);
-  for (std::size_t q = 0; q < w.size(); ++q) advance(s, q, w0, w[q]);
-  std::swap(g_, g_prev_);
-  std::swap(tref_, tref_prev_);
+  // Bring every synapse of this thread to T = w0 with the G of the previous reference.
+  for (std::size_t q = 0; q < w.size(); ++q) advance_with(s, q, w0, w[q], g_prev_, tref_prev_);
 }
 
 void register_plasticity(Registry& registry) {

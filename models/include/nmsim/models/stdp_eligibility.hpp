@@ -92,22 +92,26 @@ class StdpEligibility {
     post.t_y[j] = a;
   }
   /// Move synapse q on to synapse time a (>= its last update), applying dw = eta c (m - b) dt.
-  void advance(SynState& s, std::uint64_t q, Step a, double& w) const {
-    const Step t0 = s.t_c[q];
-    if (a == t0) return;
-    const double c0 = s.c[q];
-    if (c0 != 0.0) {
-      const double scale = std::exp(static_cast<double>(t0 - tref_) * dt_ / p_.tau_c);
-      w = clip(w + p_.eta * c0 * scale * (g_[static_cast<std::size_t>(a - tref_)] - g_[static_cast<std::size_t>(t0 - tref_)]));
-      s.c[q] = c0 * decay(a - t0, p_.tau_c);
-    }
-    s.t_c[q] = a;
-  }
+  void advance(SynState& s, std::uint64_t q, Step a, double& w) const { advance_with(s, q, a, w, g_, tref_); }
+
   /// G at synapse time a (uM ms), for tests.
   double g_at(Step a) const { return g_[static_cast<std::size_t>(a - tref_)]; }
   Step reference_step() const { return tref_; }
 
  private:
+  // G and its reference passed explicitly: begin_window uses the previous ones while other
+  // threads may already read the current ones.
+  void advance_with(SynState& s, std::uint64_t q, Step a, double& w, const std::vector<double>& g, Step tref) const {
+    const Step t0 = s.t_c[q];
+    if (a == t0) return;
+    const double c0 = s.c[q];
+    if (c0 != 0.0) {
+      const double scale = std::exp(static_cast<double>(t0 - tref) * dt_ / p_.tau_c);
+      w = clip(w + p_.eta * c0 * scale * (g[static_cast<std::size_t>(a - tref)] - g[static_cast<std::size_t>(t0 - tref)]));
+      s.c[q] = c0 * decay(a - t0, p_.tau_c);
+    }
+    s.t_c[q] = a;
+  }
   double decay(Step steps, double tau) const { return std::exp(-static_cast<double>(steps) * dt_ / tau); }
   double clip(double w) const { return w < p_.w_min ? p_.w_min : (w > p_.w_max ? p_.w_max : w); }
   StdpEligibilityParams p_;
