@@ -19,6 +19,7 @@
 #include "nmsim/io/recorder.hpp"
 #include "nmsim/io/version.hpp"
 #include "nmsim/models/register.hpp"
+#include "nmsim/modulators/register.hpp"
 #include "progress.hpp"
 
 namespace {
@@ -160,6 +161,7 @@ int cmd_run(const Args& a) {
   const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
   nmsim::Registry registry;
   nmsim::models::register_models(registry);
+  nmsim::modulators::register_modulators(registry);
   std::optional<nmsim::Simulation> sim;
   try {
     sim.emplace(cfg.simulation_options());
@@ -218,6 +220,7 @@ int cmd_validate(const Args& a) {
   const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
   nmsim::Registry registry;
   nmsim::models::register_models(registry);
+  nmsim::modulators::register_modulators(registry);
   std::optional<nmsim::Simulation> sim;
   try {
     sim.emplace(cfg.simulation_options());

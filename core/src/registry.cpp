@@ -39,6 +39,25 @@ std::shared_ptr<const PlasticityModel> Registry::make_plasticity(const std::stri
   return it->second(name, params);
 }
 
+void Registry::add_modulator_field(const std::string& type, ModulatorFactory factory) {
+  fields_[type] = std::move(factory);
+}
+
+std::vector<std::string> Registry::modulator_fields() const {
+  std::vector<std::string> names;
+  for (const auto& [n, f] : fields_) names.push_back(n);
+  return names;
+}
+
+std::unique_ptr<Modulator> Registry::make_modulator(const ModulatorSpec& spec) const {
+  auto it = fields_.find(spec.field_type);
+  if (it == fields_.end())
+    throw ConfigError(spec.field.pos_of("type"), "modulator." + spec.name + ".field.type",
+                      fmt::format("expected one of the field types {}, found \"{}\"", fmt::join(modulator_fields(), ", "),
+                                  spec.field_type));
+  return it->second(spec);
+}
+
 void draw_per_neuron(double* out, std::size_t n, std::size_t stride, const Distribution& dist, std::uint64_t seed,
                      const std::string& population, const std::string& variable) {
   if (dist.is_constant()) {

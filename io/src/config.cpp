@@ -13,8 +13,9 @@ namespace nmsim::io {
 
 namespace {
 
-const std::vector<std::string> kTopLevel = {"simulation", "output", "population", "projection", "stimulus", "record"};
-const std::vector<std::string> kLater = {"plasticity", "modulator", "modulation", "task"};
+const std::vector<std::string> kTopLevel = {"simulation", "output",   "population", "projection",
+                                           "plasticity", "modulator", "stimulus",   "record"};
+const std::vector<std::string> kLater = {"modulation", "task"};
 
 std::string node_type(const toml::node& n) {
   switch (n.type()) {
@@ -48,6 +49,13 @@ struct Config::Impl {
   };
   std::vector<Pop> pops;
   std::vector<ProjectionSpec> projections;
+  std::vector<std::string> projection_rule;  // plasticity name per projection ("" = static)
+  struct Plast {
+    std::string name, rule;
+    ParamTable table;
+  };
+  std::vector<Plast> plasticity;
+  std::vector<ModulatorSpec> modulators;
   struct Stim {
     std::string name, kind, target, path;
     ParamTable table;
@@ -160,6 +168,8 @@ struct Config::Impl {
   void read_population(const toml::table& t, const std::string& path);
   void read_projection(const toml::table& t, const std::string& path);
   void read_stimulus(const toml::table& t, const std::string& path);
+  void read_plasticity(const toml::table& t, const std::string& path);
+  void read_modulator(const toml::table& t, const std::string& path);
   void read_record(const toml::table& t, const std::string& path, std::size_t index);
 };
 
@@ -310,9 +320,8 @@ void Config::Impl::read_population(const toml::table& t, const std::string& path
 
 void Config::Impl::read_projection(const toml::table& t, const std::string& path) {
   const ParamTable p = flat(t, path, {"connect"});
-  if (t.get("plasticity"))
-    p.fail("plasticity", "plastic projections are not available in this version of nmsim");
-  p.reject_unknown({"name", "source", "target", "connect", "weight", "delay", "synapse"});
+  p.reject_unknown({"name", "source", "target", "connect", "weight", "delay", "synapse", "plasticity"});
+  projection_rule.push_back(p.string("plasticity", ""));
   ProjectionSpec s;
   s.name = p.string("name");
   s.source = p.string("source");
@@ -372,23 +381,62 @@ void Config::Impl::read_stimulus(const toml::table& t, const std::string& path) 
   s.path = path;
   s.name = s.table.string("name");
   s.kind = s.table.choice("kind", "", {"poisson", "current", "spike_times", "reward"});
-  if (s.kind == "reward") s.table.fail("kind", "reward stimuli need a modulator, which this version does not have");
   s.target = s.table.string("target");
   if (s.kind == "poisson")
     s.table.reject_unknown({"name", "kind", "target", "rate", "weight", "port", "start", "stop", "neurons"});
   else if (s.kind == "current")
     s.table.reject_unknown({"name", "kind", "target", "amplitude", "times", "amplitudes", "start", "stop", "neurons"});
+  else if (s.kind == "reward")
+    s.table.reject_unknown({"name", "kind", "target", "times", "amount", "amounts"});
   else
     s.table.reject_unknown({"name", "kind", "target", "times", "neurons", "weight", "port"});
   stims.push_back(std::move(s));
+}
+
+void Config::Impl::read_plasticity(const toml::table& t, const std::string& path) {
+  Plast pl;
+  pl.table = flat(t, path);
+  pl.name = pl.table.string("name");
+  pl.rule = pl.table.string("rule");
+  // The rule's factory sees only its own keys.
+  ParamTable rest(path, pos(t, path));
+  for (auto&& [k, v] : t) {
+    const std::string key(k.str());
+    if (key != "name" && key != "rule") rest.set(key, to_value(v, path + "." + key));
+  }
+  pl.table = std::move(rest);
+  plasticity.push_back(std::move(pl));
+}
+
+void Config::Impl::read_modulator(const toml::table& t, const std::string& path) {
+  ModulatorSpec m;
+  m.table = flat(t, path, {"field", "uptake", "diffusion", "release"});
+  m.name = m.table.string("name");
+  const toml::table* field = subtable(t, "field", path);
+  m.field = field ? flat(*field, path + ".field") : ParamTable(path + ".field", pos(t, path));
+  m.field_type = m.field.string("type", "well_mixed");
+  const toml::table* uptake = subtable(t, "uptake", path);
+  m.uptake = uptake ? flat(*uptake, path + ".uptake") : ParamTable(path + ".uptake", pos(t, path));
+  const toml::table* diffusion = subtable(t, "diffusion", path);
+  m.diffusion = diffusion ? flat(*diffusion, path + ".diffusion") : ParamTable(path + ".diffusion", pos(t, path));
+  if (const toml::node* r = t.get("release")) {
+    remember(*r, path + ".release");
+    const toml::array* a = r->as_array();
+    if (!a) fail(*r, path + ".release", fmt::format("expected an array of tables [{{ source = ..., quantum = ... }}], found {}", node_type(*r)));
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const std::string rp = fmt::format("{}.release[{}]", path, i);
+      if (!(*a)[i].is_table()) fail((*a)[i], rp, fmt::format("expected a table, found {}", node_type((*a)[i])));
+      remember((*a)[i], rp);
+      m.release.push_back(flat(*(*a)[i].as_table(), rp));
+    }
+  }
+  modulators.push_back(std::move(m));
 }
 
 void Config::Impl::read_record(const toml::table& t, const std::string& path, std::size_t index) {
   const ParamTable r = flat(t, path, {"which"});
   RecordConfig rc;
   rc.kind = r.choice("kind", "", {"spikes", "state", "weights", "modulator"});
-  if (rc.kind == "weights" || rc.kind == "modulator")
-    r.fail("kind", fmt::format("recording \"{}\" needs features this version does not have", rc.kind));
   const std::string what = r.string("what");
   rc.name = r.string("name", fmt::format("{}_{}", rc.kind, index));
   positions["record." + rc.name] = pos(t, path);
@@ -396,6 +444,33 @@ void Config::Impl::read_record(const toml::table& t, const std::string& path, st
   if (rc.kind == "spikes") {
     r.reject_unknown({"name", "kind", "what"});
     rc.population = what;
+  } else if (rc.kind == "weights" || rc.kind == "modulator") {
+    rc.population = what;
+    if (rc.kind == "weights")
+      r.reject_unknown({"name", "kind", "what", "which", "interval", "start", "stop", "final"});
+    else
+      r.reject_unknown({"name", "kind", "what", "interval", "start", "stop"});
+    rc.final_snapshot = r.boolean("final", false);
+    rc.interval = r.number("interval", sim_options.dt, Check::positive);
+    const double steps = rc.interval / sim_options.dt;
+    if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps) || steps < 1 - 1e-9)
+      r.fail("interval", fmt::format("expected a multiple of dt = {} ms, found {} ms", sim_options.dt, rc.interval));
+    if (const toml::node* w = t.get("which")) {
+      remember(*w, path + ".which");
+      if (w->is_string()) {
+        if (*w->value<std::string>() != "all")
+          fail(*w, path + ".which", fmt::format("expected \"all\" or an array of synapse indices, found {}", node_type(*w)));
+      } else if (const toml::array* a = w->as_array()) {
+        for (const auto& e : *a) {
+          if (!e.is_integer() || *e.value<std::int64_t>() < 0)
+            fail(e, path + ".which", fmt::format("expected synapse indices >= 0, found {}", node_type(e)));
+          rc.synapses.push_back(static_cast<std::uint64_t>(*e.value<std::int64_t>()));
+        }
+        if (rc.synapses.empty()) fail(*w, path + ".which", "expected at least one synapse index");
+      } else {
+        fail(*w, path + ".which", fmt::format("expected \"all\" or an array of synapse indices, found {}", node_type(*w)));
+      }
+    }
   } else {
     r.reject_unknown({"name", "kind", "what", "which", "interval", "start", "stop"});
     const auto dot = what.find('.');
@@ -424,7 +499,7 @@ void Config::Impl::read_record(const toml::table& t, const std::string& path, st
       }
     }
   }
-  if (rc.kind == "state") {
+  if (rc.kind != "spikes") {
     rc.start = r.number("start", 0.0, Check::non_negative);
     rc.stop = r.number("stop", std::numeric_limits<double>::infinity(), Check::non_negative);
   }
@@ -448,6 +523,8 @@ void Config::Impl::read() {
   read_output(root.get("output") ? root.get("output")->as_table() : nullptr);
   each_element("population", [&](const toml::table& t, const std::string& p, std::size_t) { read_population(t, p); });
   if (pops.empty()) throw ConfigError({source, 0, 0}, "population", "expected at least one [[population]]");
+  each_element("modulator", [&](const toml::table& t, const std::string& p, std::size_t) { read_modulator(t, p); });
+  each_element("plasticity", [&](const toml::table& t, const std::string& p, std::size_t) { read_plasticity(t, p); });
   each_element("projection", [&](const toml::table& t, const std::string& p, std::size_t) { read_projection(t, p); });
   each_element("stimulus", [&](const toml::table& t, const std::string& p, std::size_t) { read_stimulus(t, p); });
   each_element(
@@ -508,9 +585,51 @@ void Config::build(Simulation& sim, const Registry& registry) const {
   try {
     for (const auto& p : impl_->pops)
       sim.add(registry.make_population(p.model, p.name, p.size, p.params, p.init));
-    for (const auto& s : impl_->projections) sim.connect(s);
+    for (const auto& m : impl_->modulators) sim.add(registry.make_modulator(m));
+    std::map<std::string, std::shared_ptr<const PlasticityModel>> rules;
+    for (const auto& pl : impl_->plasticity) rules[pl.name] = registry.make_plasticity(pl.rule, pl.name, pl.table);
+    for (std::size_t i = 0; i < impl_->projections.size(); ++i) {
+      ProjectionSpec spec = impl_->projections[i];
+      const std::string& rule = impl_->projection_rule[i];
+      if (!rule.empty()) {
+        auto it = rules.find(rule);
+        if (it == rules.end()) {
+          std::vector<std::string> names;
+          for (const auto& [n, r] : rules) names.push_back(n);
+          throw ConfigError({}, "projection." + spec.name + ".plasticity",
+                            fmt::format("expected the name of a [[plasticity]] ({}), found \"{}\"",
+                                        names.empty() ? std::string("none defined") : fmt::format("{}", fmt::join(names, ", ")), rule));
+        }
+        spec.plasticity = it->second;
+      }
+      sim.connect(std::move(spec));
+    }
     for (const auto& s : impl_->stims) {
       const ParamTable& t = s.table;
+      if (s.kind == "reward") {
+        if (!sim.has_modulator(s.target))
+          t.fail("target", fmt::format("expected the name of a modulator, found \"{}\"", s.target));
+        Modulator& m = sim.modulator(s.target);
+        const std::vector<double> times = t.numbers("times");
+        std::vector<double> amounts;
+        if (t.has("amounts")) {
+          if (t.has("amount")) t.fail("amount", "expected either amount (one for all times) or amounts, found both");
+          amounts = t.numbers("amounts");
+          if (amounts.size() != times.size())
+            t.fail("amounts", fmt::format("expected one amount per time ({}), found {}", times.size(), amounts.size()));
+        } else {
+          amounts.assign(times.size(), t.number("amount", Check::non_negative));
+        }
+        const double dt = sim.dt();
+        for (std::size_t i = 0; i < times.size(); ++i) {
+          const double steps = times[i] / dt;
+          if (!(steps >= 0) || std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
+            t.fail("times", fmt::format("expected times >= 0 on the dt = {} ms grid, found {} ms", dt, times[i]));
+          if (amounts[i] < 0) t.fail("amounts", fmt::format("expected amounts >= 0 uM, found {}", amounts[i]));
+          m.release_at(static_cast<Step>(std::llround(steps)), amounts[i]);
+        }
+        continue;
+      }
       if (!sim.has_population(s.target))
         t.fail("target", fmt::format("expected the name of a population, found \"{}\"", s.target));
       Population& target = sim.population(s.target);
@@ -548,6 +667,17 @@ void Config::build(Simulation& sim, const Registry& registry) const {
     }
     for (const auto& r : impl_->records) {
       const std::string key = "record." + r.name + ".what";
+      if (r.kind == "weights") {
+        bool found = false;
+        for (const auto& p : sim.projections()) found = found || p->name() == r.population;
+        if (!found) throw ConfigError({}, key, fmt::format("expected the name of a projection, found \"{}\"", r.population));
+        continue;
+      }
+      if (r.kind == "modulator") {
+        if (!sim.has_modulator(r.population))
+          throw ConfigError({}, key, fmt::format("expected the name of a modulator, found \"{}\"", r.population));
+        continue;
+      }
       if (!sim.has_population(r.population))
         throw ConfigError({}, key, fmt::format("expected the name of a population, found \"{}\"", r.population));
       if (r.kind == "state") {

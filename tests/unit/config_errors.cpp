@@ -4,6 +4,7 @@
 #include "nmsim/core/simulation.hpp"
 #include "nmsim/io/config.hpp"
 #include "nmsim/models/register.hpp"
+#include "nmsim/modulators/register.hpp"
 
 using namespace nmsim;
 
@@ -36,6 +37,7 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
     const io::Config cfg = io::Config::parse(text, "net.toml", sets);
     Registry reg;
     models::register_models(reg);
+    modulators::register_modulators(reg);
     std::unique_ptr<Simulation> sim;
     try {
       sim = std::make_unique<Simulation>(cfg.simulation_options());
@@ -158,6 +160,46 @@ TEST_CASE("config: distributions are checked against the parameter's range") {
 }
 
 TEST_CASE("config: features of later versions are refused clearly, not ignored") {
-  const std::string e = error_of(std::string(kBase) + "\n[[modulator]]\nname = \"DA\"\n");
-  CHECK_THAT(e, Catch::Contains("modulator") && Catch::Contains("not available"));
+  const std::string e = error_of(std::string(kBase) + "\n[[modulation]]\ntarget = \"x\"\n");
+  CHECK_THAT(e, Catch::Contains("modulation") && Catch::Contains("not available"));
+}
+
+TEST_CASE("config: plasticity, modulators and rewards build; their errors are positioned") {
+  const std::string plastic = std::string(kBase) + R"(
+[[modulator]]
+name = "DA"
+field = { type = "well_mixed" }
+baseline = 0.01
+uptake = { kind = "linear", tau = 200.0 }
+release = [ { source = "exc", quantum = 0.1, delay = 1.0 } ]
+
+[[plasticity]]
+name = "three"
+rule = "stdp_eligibility"
+modulator = "DA"
+baseline = 0.01
+tau_c = 1000.0
+
+[[stimulus]]
+name = "reward"
+kind = "reward"
+target = "DA"
+times = [10.0, 50.0]
+amount = 0.5
+)";
+  REQUIRE(error_of(replace(plastic, "delay = 1.5\n", "delay = 1.5\nplasticity = \"three\"\n")) == "");
+  CHECK_THAT(error_of(replace(plastic, "delay = 1.5\n", "delay = 1.5\nplasticity = \"thre\"\n")),
+             Catch::Contains("projection.ee.plasticity") && Catch::Contains("\"thre\"") && Catch::Contains("three"));
+  CHECK_THAT(error_of(replace(plastic, "rule = \"stdp_eligibility\"", "rule = \"stpd\"")),
+             Catch::Contains("plasticity.three.rule") && Catch::Contains("stdp_triplet"));
+  CHECK_THAT(error_of(replace(plastic, "tau_c = 1000.0", "tau_c = -1.0")),
+             Catch::Contains("net.toml:") && Catch::Contains("plasticity.three.tau_c") && Catch::Contains("> 0"));
+  CHECK_THAT(error_of(replace(plastic, "type = \"well_mixed\"", "type = \"wellmixed\"")),
+             Catch::Contains("modulator.DA.field.type") && Catch::Contains("well_mixed"));
+  CHECK_THAT(error_of(replace(plastic, "source = \"exc\", quantum", "source = \"dopa\", quantum")),
+             Catch::Contains("modulator.DA.release[0].source") && Catch::Contains("dopa"));
+  CHECK_THAT(error_of(replace(plastic, "target = \"DA\"", "target = \"NA\"")),
+             Catch::Contains("stimulus.reward.target") && Catch::Contains("modulator"));
+  CHECK_THAT(error_of(replace(plastic, "tau = 200.0", "tau = 200.0, vmax = 1.0")),
+             Catch::Contains("modulator.DA.uptake.vmax") && Catch::Contains("unknown key"));
 }

@@ -7,11 +7,24 @@
 #include <string>
 #include <vector>
 
+#include "nmsim/core/modulator.hpp"
 #include "nmsim/core/params.hpp"
 #include "nmsim/core/population.hpp"
 #include "nmsim/core/projection.hpp"
 
 namespace nmsim {
+
+/// A [[modulator]] table, split into its sub-tables (SPEC.md): the factory of the field type
+/// reads what it needs and rejects unknown keys.
+struct ModulatorSpec {
+  std::string name;
+  std::string field_type;           // "well_mixed", "grid", ...
+  ParamTable table;                 // top-level keys: baseline, initial, preset, ...
+  ParamTable field;                 // field = { type = ..., ... }
+  ParamTable uptake;                // uptake = { kind = ..., ... } (may be empty)
+  ParamTable diffusion;             // diffusion = { ... } (may be empty)
+  std::vector<ParamTable> release;  // release = [ { source = ..., quantum = ..., ... }, ... ]
+};
 
 class Registry {
  public:
@@ -24,7 +37,12 @@ class Registry {
   using PlasticityFactory =
       std::function<std::shared_ptr<const PlasticityModel>(const std::string& name, const ParamTable& params)>;
 
+  using ModulatorFactory = std::function<std::unique_ptr<Modulator>(const ModulatorSpec& spec)>;
+
   void add_model(const std::string& name, PopulationFactory factory);
+  void add_modulator_field(const std::string& type, ModulatorFactory factory);
+  std::vector<std::string> modulator_fields() const;
+  std::unique_ptr<Modulator> make_modulator(const ModulatorSpec& spec) const;
   void add_plasticity(const std::string& rule, PlasticityFactory factory);
   bool has_plasticity(const std::string& rule) const { return rules_.count(rule) != 0; }
   std::vector<std::string> plasticity_rules() const;
@@ -38,6 +56,7 @@ class Registry {
  private:
   std::map<std::string, PopulationFactory> models_;
   std::map<std::string, PlasticityFactory> rules_;
+  std::map<std::string, ModulatorFactory> fields_;
 };
 
 /// Draw one value per neuron of `dist` into out[i * stride], from the stream

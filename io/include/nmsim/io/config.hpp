@@ -24,10 +24,12 @@ struct OutputConfig {
 
 struct RecordConfig {
   std::string name;
-  std::string kind;        // "spikes" | "state"
-  std::string population;
+  std::string kind;        // "spikes" | "state" | "weights" | "modulator"
+  std::string population;  // population (spikes, state), projection (weights) or modulator name
   std::string variable;    // state only
-  std::vector<NeuronIndex> neurons;  // empty = all
+  std::vector<NeuronIndex> neurons;  // state: empty = all
+  std::vector<std::uint64_t> synapses;  // weights: indices in Projection::synapses() order; empty = all
+  bool final_snapshot = false;          // weights: also write all weights at the end
   double interval = 0.0;   // ms (state); 0 = every step
   double start = 0.0;      // ms
   double stop = std::numeric_limits<double>::infinity();  // ms
