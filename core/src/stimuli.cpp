@@ -147,6 +147,32 @@ void CurrentInput::apply(Step k, Range owned) {
     if (subset_.contains(i)) i_ext[i] += a;
 }
 
+NoiseCurrent::NoiseCurrent(std::string name, Population& target, Distribution amplitude, double start, double stop,
+                           NeuronSubset subset)
+    : Stimulus(std::move(name), target),
+      amplitude_(amplitude),
+      start_(start),
+      stop_(stop),
+      subset_(std::move(subset)),
+      purpose_(purpose_id("stimulus/" + this->name())) {}
+
+void NoiseCurrent::prepare(double dt, std::uint64_t seed) {
+  dt_ = dt;
+  seed_ = seed;
+}
+
+void NoiseCurrent::apply(Step k, Range owned) {
+  const double t = static_cast<double>(k) * dt_;
+  if (t < start_ - 1e-9 * dt_ || t >= stop_ - 1e-9 * dt_) return;
+  double* i_ext = target().inputs().i_ext();
+  const auto counter = static_cast<std::uint64_t>(k) << 32;
+  for (std::size_t i = owned.begin; i < owned.end; ++i) {
+    if (!subset_.contains(i)) continue;
+    RandomStream rng(seed_, purpose_, static_cast<std::uint32_t>(i), counter);
+    i_ext[i] += amplitude_.sample(rng);
+  }
+}
+
 SpikeTimesInput::SpikeTimesInput(std::string name, Population& target, std::string port, std::vector<double> times,
                                  std::vector<NeuronIndex> neurons, double weight)
     : Stimulus(std::move(name), target),

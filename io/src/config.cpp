@@ -380,12 +380,14 @@ void Config::Impl::read_stimulus(const toml::table& t, const std::string& path) 
   s.table = flat(t, path);
   s.path = path;
   s.name = s.table.string("name");
-  s.kind = s.table.choice("kind", "", {"poisson", "current", "spike_times", "reward"});
+  s.kind = s.table.choice("kind", "", {"poisson", "current", "noise", "spike_times", "reward"});
   s.target = s.table.string("target");
   if (s.kind == "poisson")
     s.table.reject_unknown({"name", "kind", "target", "rate", "weight", "port", "start", "stop", "neurons"});
   else if (s.kind == "current")
     s.table.reject_unknown({"name", "kind", "target", "amplitude", "times", "amplitudes", "start", "stop", "neurons"});
+  else if (s.kind == "noise")
+    s.table.reject_unknown({"name", "kind", "target", "amplitude", "start", "stop", "neurons"});
   else if (s.kind == "reward")
     s.table.reject_unknown({"name", "kind", "target", "times", "amount", "amounts"});
   else
@@ -660,6 +662,10 @@ void Config::build(Simulation& sim, const Registry& registry) const {
         }
         sim.add(std::make_unique<CurrentInput>(s.name, target, times, amps, t.number("stop", 1e300, Check::non_negative),
                                                NeuronSubset(ids, target.size())));
+      } else if (s.kind == "noise") {
+        sim.add(std::make_unique<NoiseCurrent>(s.name, target, t.distribution("amplitude"),
+                                               t.number("start", 0.0, Check::non_negative),
+                                               t.number("stop", 1e300, Check::non_negative), NeuronSubset(ids, target.size())));
       } else {
         sim.add(std::make_unique<SpikeTimesInput>(s.name, target, t.string("port", "exc"), t.numbers("times"), ids,
                                                   t.number("weight")));

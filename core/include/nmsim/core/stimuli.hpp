@@ -71,6 +71,26 @@ class CurrentInput : public Stimulus {
   Step stop_step_ = 0;
 };
 
+/// A noise current (pA): each step every neuron gets an independent draw of `amplitude` held over
+/// the step (e.g. Izhikevich's thalamic input I = 13 (rand - 0.5): amplitude uniform [-6.5, 6.5]).
+/// Stream ("stimulus/<name>", neuron), counter = step << 32. Active for start <= t < stop.
+class NoiseCurrent : public Stimulus {
+ public:
+  NoiseCurrent(std::string name, Population& target, Distribution amplitude, double start = 0.0, double stop = 1e300,
+               NeuronSubset subset = {});
+  std::string_view kind() const override { return "noise"; }
+  void prepare(double dt, std::uint64_t seed) override;
+  void apply(Step k, Range owned) override;
+
+ private:
+  Distribution amplitude_;
+  double start_, stop_;
+  NeuronSubset subset_;
+  double dt_ = 0.1;
+  std::uint64_t seed_ = 0;
+  std::uint32_t purpose_;
+};
+
 /// Input events at given times: event i adds `weight` to port `port` of neuron neurons[i] at time
 /// times[i] (ms, a multiple of dt). With `neurons` empty, every neuron gets every time.
 class SpikeTimesInput : public Stimulus {
