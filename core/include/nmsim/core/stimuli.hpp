@@ -3,6 +3,7 @@
 // All apply to a whole population or a chosen subset of its neurons.
 #include <vector>
 
+#include "nmsim/core/params.hpp"
 #include "nmsim/core/stimulus.hpp"
 
 namespace nmsim {
