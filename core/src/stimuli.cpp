@@ -46,7 +46,8 @@ PoissonInput::PoissonInput(std::string name, Population& target, std::string por
       start_(start),
       stop_(stop),
       subset_(std::move(subset)),
-      purpose_(purpose_id("stimulus/" + this->name())) {
+      purpose_(purpose_id("stimulus/" + this->name())),
+      purpose_ptrs_(purpose_id("stimulus/" + this->name() + "/ptrs")) {
   port_ = resolve_port(this->name(), target, port_name_, pulse_);
   if (!(rate_hz >= 0) || !std::isfinite(rate_hz))
     throw ConfigError({}, "stimulus." + this->name() + ".rate", fmt::format("expected a rate >= 0 Hz, found {}", rate_hz));
@@ -55,6 +56,8 @@ PoissonInput::PoissonInput(std::string name, Population& target, std::string por
 void PoissonInput::prepare(double dt, std::uint64_t seed) {
   dt_ = dt;
   seed_ = seed;
+  cache_.assign(target().size(), {});
+  cache_block_.assign(target().size(), -1);
   set_rate(rate_);
 }
 
@@ -64,36 +67,50 @@ void PoissonInput::set_rate(double rate_hz) {
     throw ConfigError({}, "stimulus." + name() + ".rate", fmt::format("expected a rate >= 0 Hz, found {}", rate_hz));
   rate_ = rate_hz;
   lambda_ = rate_ * dt_ * 1e-3;
-  exp_minus_lambda_ = std::exp(-lambda_);
+  cdf_.clear();
+  if (lambda_ > 0 && lambda_ < 12.0) {
+    // Up to where the tail is below the resolution of a 32-bit uniform.
+    double p = std::exp(-lambda_), cdf = p;
+    for (int m = 0; m < 200; ++m) {
+      cdf_.push_back(cdf);
+      if (1.0 - cdf < 1e-12) break;
+      p *= lambda_ / (m + 1);
+      cdf += p;
+    }
+  }
 }
 
 void PoissonInput::apply(Step k, Range owned) {
   const double t = static_cast<double>(k) * dt_;
   if (t < start_ - 1e-9 * dt_ || t >= stop_ - 1e-9 * dt_ || lambda_ <= 0) return;
   double* in = target().inputs().slot(static_cast<std::size_t>(port_), pulse_ ? k : k + 1);
-  // The step goes in the high 32 bits of the block counter: the draws of one step (PTRS may need
-  // several 128-bit blocks when it rejects) can never run into the blocks of step k + 1. With
-  // counter = k they did, and rejected draws of step k reappeared as the counts of step k + 1.
+  if (lambda_ < 12.0) {
+    const Step block = k >> 2;
+    const auto word = static_cast<std::size_t>(k & 3);
+    const auto blk = static_cast<std::uint64_t>(block);
+    const std::array<std::uint32_t, 2> key{static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32)};
+    const double* const cdf = cdf_.data();
+    const std::size_t n_cdf = cdf_.size();
+    for (std::size_t i = owned.begin; i < owned.end; ++i) {
+      if (!subset_.contains(i)) continue;
+      if (cache_block_[i] != block) {
+        cache_[i] = philox4x32({static_cast<std::uint32_t>(blk), static_cast<std::uint32_t>(blk >> 32),
+                                static_cast<std::uint32_t>(i), purpose_},
+                               key);
+        cache_block_[i] = block;
+      }
+      const double u = (static_cast<double>(cache_[i][word]) + 0.5) * 0x1.0p-32;
+      std::size_t n = 0;
+      while (n < n_cdf && u >= cdf[n]) ++n;
+      if (n) in[i] += static_cast<double>(n) * weight_;
+    }
+    return;
+  }
   const auto counter = static_cast<std::uint64_t>(k) << 32;
   for (std::size_t i = owned.begin; i < owned.end; ++i) {
     if (!subset_.contains(i)) continue;
-    RandomStream rng(seed_, purpose_, static_cast<std::uint32_t>(i), counter);
-    std::uint64_t n;
-    if (lambda_ < 12.0) {
-      // Inversion with the precomputed e^-lambda: one uniform per neuron and step when n = 0.
-      const double u = rng.uniform();
-      double p = exp_minus_lambda_, cdf = p;
-      n = 0;
-      while (u >= cdf) {
-        ++n;
-        p *= lambda_ / static_cast<double>(n);
-        const double next = cdf + p;
-        if (next == cdf) break;
-        cdf = next;
-      }
-    } else {
-      n = rng.poisson(lambda_);
-    }
+    RandomStream rng(seed_, purpose_ptrs_, static_cast<std::uint32_t>(i), counter);
+    const std::uint64_t n = rng.poisson(lambda_);
     if (n) in[i] += static_cast<double>(n) * weight_;
   }
 }

@@ -40,7 +40,7 @@ struct Distribution {
 struct ParamValue {
   std::variant<double, bool, std::string, Distribution, std::vector<double>, std::vector<std::string>>
       value;
-  SourcePos pos;
+  SourcePos pos = {};  // where it was written (unknown for values set from code)
 };
 
 /// Constraint on a number, checked by the getters.

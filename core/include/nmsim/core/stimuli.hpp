@@ -1,6 +1,7 @@
 #pragma once
 // The built-in stimuli: Poisson spike input, currents, and inputs at given times.
 // All apply to a whole population or a chosen subset of its neurons.
+#include <array>
 #include <vector>
 
 #include "nmsim/core/params.hpp"
@@ -23,8 +24,11 @@ class NeuronSubset {
 /// Independent Poisson spike trains, one per target neuron, each of rate `rate` (Hz), each spike
 /// adding `weight` to input port `port` at the end of the step it falls in (NEST's
 /// poisson_generator with delay dt). Active for start <= t < stop (ms).
-/// Stream: ("stimulus/<name>", neuron), counter = step << 32 (each step owns 2^32 blocks), so the
-/// input of neuron i at step k is the same for any thread count and for any other stimuli present.
+/// Random numbers: below lambda = rate dt = 12 the count of neuron i at step k is found by
+/// inversion from one 32-bit word: word k mod 4 of the Philox block (counter k / 4, id i,
+/// purpose "stimulus/<name>"), cached per neuron, so one block serves four steps; above 12 by
+/// PTRS from the stream ("stimulus/<name>/ptrs", i) at counter k << 32. Either way the input of
+/// neuron i at step k is the same for any thread count and for any other stimuli present.
 class PoissonInput : public Stimulus {
  public:
   PoissonInput(std::string name, Population& target, std::string port, double rate_hz, double weight,
@@ -45,8 +49,11 @@ class PoissonInput : public Stimulus {
   NeuronSubset subset_;
   double dt_ = 0.1;
   std::uint64_t seed_ = 0;
-  std::uint32_t purpose_;
-  double lambda_ = 0.0, exp_minus_lambda_ = 1.0;
+  std::uint32_t purpose_, purpose_ptrs_;
+  double lambda_ = 0.0;
+  std::vector<double> cdf_;  // P(N <= m) for m = 0, 1, ...; inversion table for lambda < 12
+  std::vector<std::array<std::uint32_t, 4>> cache_;  // per neuron: the Philox block of steps 4b..4b+3
+  std::vector<Step> cache_block_;                     // per neuron: b of the cached block (-1: none)
 };
 
 /// A piecewise-constant current (pA): amplitude amplitudes[i] from times[i] (ms) on, zero
