@@ -310,6 +310,19 @@ void Simulation::run_window_loop(Step end) {
   for (const auto& p : populations_)
     for (const auto& port : p->ports()) port_kinds[p->index()].kind.push_back(port.kind);
 
+  // Modulators, shared plasticity state and observers get each window before its steps.
+  auto begin_window = [&](Step w0, Step w1) {
+    try {
+      for (auto& m : modulators_) m->advance(w0, w1);
+      for (Projection* p : plastic) p->prepare_window(w0, w1);
+      for (Observer* o : observers_) o->begin_window(w0, w1);
+    } catch (...) {
+      error = std::current_exception();
+      stop = true;
+    }
+  };
+  begin_window(now_, std::min<Step>(now_ + min_delay_, end));
+
 #pragma omp parallel num_threads(threads_)
   {
     const int tid = omp_get_thread_num();
@@ -317,18 +330,8 @@ void Simulation::run_window_loop(Step end) {
     std::vector<Range> my_range(populations_.size());
     for (const auto& p : populations_) my_range[p->index()] = owned(p->index(), tid);
     Step w0 = now_;
-    while (w0 < end) {
+    while (w0 < end && !stop) {
       const Step w1 = std::min<Step>(w0 + min_delay_, end);
-#pragma omp single
-      {
-        try {
-          for (auto& m : modulators_) m->advance(w0, w1);
-          for (Projection* p : plastic) p->prepare_window(w0, w1);
-          for (Observer* o : observers_) o->begin_window(w0, w1);
-        } catch (...) {
-          error = std::current_exception();
-        }
-      }
       for (Projection* p : plastic) p->begin_window(tid, w0, w1);
       for (Step k = w0; k < w1; ++k) {
         for (auto& s : stimuli_) s->apply(k, my_range[s->target().index()]);
@@ -358,16 +361,18 @@ void Simulation::run_window_loop(Step end) {
 #pragma omp barrier
 #pragma omp single
       {
+        // Each thread's spikes are already in (step, population, neuron) order: merge them.
         merged.clear();
         for (auto& s : sinks) {
+          const auto mid = static_cast<std::ptrdiff_t>(merged.size());
           merged.insert(merged.end(), s.spikes().begin(), s.spikes().end());
           s.spikes().clear();
+          std::inplace_merge(merged.begin(), merged.begin() + mid, merged.end(), [](const Spike& a, const Spike& b) {
+            if (a.step != b.step) return a.step < b.step;
+            if (a.population != b.population) return a.population < b.population;
+            return a.neuron < b.neuron;
+          });
         }
-        std::sort(merged.begin(), merged.end(), [](const Spike& a, const Spike& b) {
-          if (a.step != b.step) return a.step < b.step;
-          if (a.population != b.population) return a.population < b.population;
-          return a.neuron < b.neuron;
-        });
         for (const Spike& s : merged) {
           ++spike_counts_[s.population][s.neuron];
           synaptic_events_ += out_degree_[s.population][s.neuron];
@@ -382,6 +387,8 @@ void Simulation::run_window_loop(Step end) {
           error = std::current_exception();
         }
         stop = error != nullptr || stop_requested_ != 0;
+        // The next window begins here, in the same single section: one barrier less per window.
+        if (!stop && w1 < end) begin_window(w1, std::min<Step>(w1 + min_delay_, end));
       }
       // Deliver one emission step at a time: each target then receives its inputs in the order
       // (step, projection, source neuron, synapse), which does not depend on where the window
@@ -394,7 +401,6 @@ void Simulation::run_window_loop(Step end) {
         for (auto& p : projections_) p->deliver(tid, step_spikes);
       }
       w0 = w1;
-      if (stop) break;
     }
   }
   if (error) std::rethrow_exception(error);

@@ -3,7 +3,9 @@
 //
 // Step loop (one OpenMP parallel region per run() call; docs/step_order.md):
 //   for each delivery window of at most min_delay steps [w0, w1):
-//     modulators.advance(w0, w1), observers.begin_window      (one thread)
+//     modulators.advance(w0, w1), plastic prepare_window, observers.begin_window
+//       (one thread: before the parallel region for the first window, else in the exchange
+//        section of the window before)
 //     plastic projections begin_window                         (every thread)
 //     for k in [w0, w1):                                       (every thread, owned neurons)
 //       stimuli apply inputs for step k
