@@ -68,6 +68,16 @@ std::string describe_spikes(hid_t root, const std::string& pop, double t_total) 
   return line + "\n";
 }
 
+// ", t = a .. b ms every c ms" from a [start, stop, step] time dataset and the row count.
+std::string sample_times(hid_t root, const std::string& time_path, const std::vector<hsize_t>& shape) {
+  if (!h5::exists(root, time_path)) return "";
+  h5::Dataset time = h5::Dataset::open(root, time_path);
+  const auto t = time.read<double>();
+  if (t.size() != 3) return "";
+  if (shape.empty() || shape[0] == 0) return fmt::format(", no samples yet (from {} ms every {} ms)", t[0], t[2]);
+  return fmt::format(", t = {} .. {} ms every {} ms", t[0], t[0] + static_cast<double>(shape[0] - 1) * t[2], t[2]);
+}
+
 std::string describe_report(hid_t root, const std::string& name, const std::string& path) {
   h5::Dataset data = h5::Dataset::open(root, path + "/data");
   const auto shape = data.shape();
@@ -78,17 +88,74 @@ std::string describe_report(hid_t root, const std::string& name, const std::stri
   else
     line = fmt::format("  {}: data {}", name, shape_str(shape));
   line += fmt::format(", units {}", units.empty() ? "(none)" : units);
-  if (h5::exists(root, path + "/mapping/time")) {
-    h5::Dataset time = h5::Dataset::open(root, path + "/mapping/time");
-    const auto t = time.read<double>();
-    if (t.size() == 3) {
-      if (shape.empty() || shape[0] == 0)
-        line += fmt::format(", no samples yet (from {} ms every {} ms)", t[0], t[2]);
-      else
-        line += fmt::format(", t = {} .. {} ms every {} ms", t[0], t[0] + static_cast<double>(shape[0] - 1) * t[2], t[2]);
-    }
-  }
+  line += sample_times(root, path + "/mapping/time", shape);
   return line + "\n";
+}
+
+// One projection under /weights: what it connects, the sampled weights, the final snapshot.
+std::string describe_weights(hid_t root, const std::string& proj) {
+  const std::string path = "weights/" + proj;
+  h5::GroupId g = h5::open_group(root, path);
+  std::string out = "  " + proj;
+  const std::string src = string_attr(g.get(), "source"), tgt = string_attr(g.get(), "target");
+  if (!src.empty() || !tgt.empty()) out += fmt::format(" ({} -> {}", src, tgt);
+  const std::string port = string_attr(g.get(), "port"), rule = string_attr(g.get(), "rule");
+  if (!port.empty()) out += ", port " + port;
+  if (!rule.empty()) out += ", " + rule;
+  if (!src.empty() || !tgt.empty()) out += ")";
+  out += ":\n";
+  if (h5::exists(root, path + "/data")) {
+    h5::Dataset data = h5::Dataset::open(root, path + "/data");
+    const auto shape = data.shape();
+    const std::string units = string_attr(data.id(), "units");
+    if (shape.size() == 2)
+      out += fmt::format("    sampled: {} times x {} synapses", shape[0], shape[1]);
+    else
+      out += fmt::format("    sampled: data {}", shape_str(shape));
+    out += fmt::format(", units {}", units.empty() ? "(none)" : units);
+    out += sample_times(root, path + "/mapping/time", shape) + "\n";
+  }
+  if (h5::exists(root, path + "/final/weights")) {
+    h5::Dataset w = h5::Dataset::open(root, path + "/final/weights");
+    const auto shape = w.shape();
+    const std::string units = string_attr(w.id(), "units");
+    out += fmt::format("    final: {} synapses", shape.empty() ? 0 : shape[0]);
+    h5::GroupId fg = h5::open_group(root, path + "/final");
+    double t = 0;
+    if (number_attr(fg.get(), "time", t)) out += fmt::format(" at t = {} ms", t);
+    out += fmt::format(", units {}\n", units.empty() ? "(none)" : units);
+  }
+  return out;
+}
+
+// One modulator under /modulators: kind, probes and their last value.
+std::string describe_modulator(hid_t root, const std::string& name) {
+  const std::string path = "modulators/" + name;
+  h5::GroupId g = h5::open_group(root, path);
+  std::string out = "  " + name;
+  const std::string field = string_attr(g.get(), "field");
+  if (!field.empty()) out += " (" + field + ")";
+  out += ":";
+  if (!h5::exists(root, path + "/probes/data")) return out + " no probes\n";
+  h5::Dataset data = h5::Dataset::open(root, path + "/probes/data");
+  const auto shape = data.shape();
+  const std::string units = string_attr(data.id(), "units");
+  if (shape.size() == 2)
+    out += fmt::format(" {} times x {} probe{}", shape[0], shape[1], shape[1] == 1 ? "" : "s");
+  else
+    out += fmt::format(" probes/data {}", shape_str(shape));
+  out += fmt::format(", units {}", units.empty() ? "(none)" : units);
+  out += sample_times(root, path + "/probes/mapping/time", shape);
+  if (shape.size() == 2 && shape[0] > 0 && shape[1] > 0) {
+    const auto last = data.read_rows<double>(shape[0] - 1, 1);
+    const auto [lo, hi] = std::minmax_element(last.begin(), last.end());
+    if (*lo == *hi)
+      out += fmt::format(", last {:.6g}", *lo);
+    else
+      out += fmt::format(", last {:.6g} .. {:.6g}", *lo, *hi);
+    if (!units.empty()) out += " " + units;
+  }
+  return out + "\n";
 }
 
 struct Visit {
@@ -184,12 +251,36 @@ std::string describe(const std::string& path) {
     }
   }
 
-  // Everything else (weights, modulators, trials, positions, ...): generic dataset listing.
+  if (h5::exists(root, "weights") && h5::object_type(root, "weights") == H5O_TYPE_GROUP) {
+    out += "weights:\n";
+    for (const auto& proj : h5::list(root, "weights")) {
+      try {
+        out += describe_weights(root, proj);
+      } catch (const RuntimeError& e) {
+        out += fmt::format("  {}: unreadable ({})\n", proj, e.what());
+      }
+    }
+  }
+  if (h5::exists(root, "modulators") && h5::object_type(root, "modulators") == H5O_TYPE_GROUP) {
+    out += "modulators:\n";
+    for (const auto& mod : h5::list(root, "modulators")) {
+      try {
+        out += describe_modulator(root, mod);
+      } catch (const RuntimeError& e) {
+        out += fmt::format("  {}: unreadable ({})\n", mod, e.what());
+      }
+    }
+  }
+
+  // Everything else (trials, positions, modulator snapshots, ...): generic dataset listing.
   Visit visit;
   h5::check(H5Ovisit2(root, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &visit, H5O_INFO_BASIC), "list the file");
   std::vector<std::string> other;
   for (const auto& name : visit.datasets) {
-    if (name == "config" || name.starts_with("spikes/") || name.starts_with("report/")) continue;
+    if (name == "config" || name.starts_with("spikes/") || name.starts_with("report/") ||
+        name.starts_with("weights/") ||
+        (name.starts_with("modulators/") && name.find("/probes/") != std::string::npos))
+      continue;
     other.push_back(name);
   }
   if (!other.empty()) {

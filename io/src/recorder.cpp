@@ -10,28 +10,11 @@
 #include "nmsim/core/error.hpp"
 #include "nmsim/core/simulation.hpp"
 #include "nmsim/io/version.hpp"
+#include "recorder_impl.hpp"
 
 namespace nmsim::io {
 
-namespace {
-
-// Past this much buffered data a flush happens before flush_interval is reached, so memory stays
-// bounded for large recordings.
-constexpr std::size_t kMaxPendingBytes = std::size_t{64} << 20;
-// Chunk sizes: large enough for efficient compression and few index entries, small enough that
-// a short run does not carry megabytes of empty chunk space (~128 KiB per chunk).
-constexpr hsize_t kSpikeChunk = 16384;
-constexpr hsize_t kStateChunkElements = 32768;
-constexpr Step kNoStop = std::numeric_limits<Step>::max() / 4;
-
-std::string iso_utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+namespace detail {
 
 bool is_multiple_of(double t, double dt) {
   const double s = t / dt;
@@ -49,117 +32,133 @@ void check_name(const std::string& name, const std::string& key, const char* wha
     throw ConfigError({}, key, fmt::format("expected a {} name without '/', found \"{}\"", what, name));
 }
 
+void Schedule::check_request(const std::string& key) const {
+  if (!(interval >= 0) || !std::isfinite(interval))
+    throw ConfigError({}, key + ".interval", fmt::format("expected an interval >= 0 ms, found {} ms", interval));
+  if (!(start >= 0) || !std::isfinite(start))
+    throw ConfigError({}, key + ".start", fmt::format("expected a start time >= 0 ms, found {} ms", start));
+  if (!(stop >= start))
+    throw ConfigError({}, key + ".stop", fmt::format("expected a stop time >= start = {} ms, found {} ms", start, stop));
+}
+
+void Schedule::resolve(double dt, Step now, const std::string& key) {
+  const double iv = interval == 0 ? dt : interval;
+  if (!is_multiple_of(iv, dt))
+    throw ConfigError({}, key + ".interval", fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, interval));
+  if (!is_multiple_of(start, dt))
+    throw ConfigError({}, key + ".start", fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, start));
+  interval_steps = std::max<Step>(1, std::llround(iv / dt));
+  const Step start_step = std::llround(start / dt);
+  last_j = kNoStop;
+  if (std::isfinite(stop) && stop / dt < static_cast<double>(kNoStop)) {
+    const double s = stop / dt;
+    last_j = static_cast<Step>(std::floor(s + 1e-6 * std::max(1.0, s)));
+  }
+  // First sample time at or after both start and the current time, on the start + m * interval grid.
+  const Step j0 = std::max(start_step, now);
+  first_j = start_step + (j0 - start_step + interval_steps - 1) / interval_steps * interval_steps;
+}
+
+void SampledRows::create(hid_t group, const std::string& data_name, const std::string& time_name,
+                         const std::string& units, const Schedule& s, double dt, double duration, int deflate) {
+  const hsize_t n = width;
+  const hsize_t cols = std::max<hsize_t>(1, std::min<hsize_t>(n, 1024));
+  hsize_t chunk_rows = std::max<hsize_t>(1, kSampleChunkElements / cols);
+  if (duration > 0) {
+    // A short recording gets a chunk no taller than the whole recording.
+    const double expected = duration / (static_cast<double>(s.interval_steps) * dt) + 1;
+    if (expected < static_cast<double>(chunk_rows)) chunk_rows = std::max<hsize_t>(1, static_cast<hsize_t>(expected));
+  }
+  const h5::Layout layout{{0, n}, {H5S_UNLIMITED, n > 0 ? n : H5S_UNLIMITED}, {chunk_rows, cols}, deflate};
+  data = h5::Dataset::create(group, data_name, h5::Type<float>::file(), layout);
+  h5::set_attr(data.id(), "units", units);
+  time = h5::Dataset::create_filled(group, time_name, std::vector<double>(3, 0.0));
+  h5::set_attr(time.id(), "units", "ms");
+  write_time(s, dt);
+}
+
+void SampledRows::write_time(const Schedule& s, double dt) {
+  const double t[3] = {static_cast<double>(s.first_j) * dt, static_cast<double>(s.step_of_row(rows_written)) * dt,
+                       static_cast<double>(s.interval_steps) * dt};
+  time.write_rows(t, 0, 3);
+}
+
+void SampledRows::write(const Schedule& s, double dt) {
+  if (pending_rows == 0) return;
+  data.append(pending.data(), pending_rows);
+  rows_written += pending_rows;
+  pending_rows = 0;
+  pending.clear();
+  write_time(s, dt);
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+// Past this much buffered data a flush happens before flush_interval is reached, so memory stays
+// bounded for large recordings.
+constexpr std::size_t kMaxPendingBytes = std::size_t{64} << 20;
+// Chunk sizes: large enough for efficient compression and few index entries, small enough that
+// a short run does not carry megabytes of empty chunk space (~128 KiB per chunk).
+constexpr hsize_t kSpikeChunk = 16384;
+
+std::string iso_utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace
 
-struct SpikeRequest {
-  std::string population, key;
-  std::uint32_t pop_index = 0;
-  std::vector<double> times;        // [ms] buffered since the last write
-  std::vector<std::uint64_t> ids;   // buffered node ids
-  h5::Dataset timestamps, node_ids;
-};
+std::size_t Recorder::Impl::pending_bytes() const {
+  std::size_t b = 0;
+  for (const auto& s : spikes) b += s.times.size() * (sizeof(double) + sizeof(std::uint64_t));
+  for (const auto& r : states) b += r.rows.pending.size() * sizeof(float);
+  for (const auto& r : weights) b += r.rows.pending.size() * sizeof(float);
+  for (const auto& r : modulators) b += r.rows.pending.size() * sizeof(float);
+  return b;
+}
 
-struct StateRequest {
-  std::string population, variable, key;
-  std::vector<NeuronIndex> neurons;  // sorted ascending
-  double interval = 0, start = 0, stop = 0;  // [ms] as requested
-  // Resolved at prepare.
-  std::uint32_t pop_index = 0;
-  const double* base = nullptr;  // VarView of the variable
-  std::size_t stride = 1;
-  std::string units;
-  Step interval_steps = 1;
-  Step first_j = 0;      // step index of the time of row 0
-  Step last_j = kNoStop;  // last step index that may be sampled
-  std::vector<std::pair<std::size_t, std::size_t>> cols;  // per thread: columns [c0, c1) it owns
-  // Rows [rows_written, rows_written + pending_rows) of the dataset, buffered row-major.
-  std::vector<float> pending;
-  std::uint64_t rows_written = 0;
-  std::uint64_t pending_rows = 0;
-  h5::Dataset data, time;
-
-  /// Number of rows whose time step is <= j.
-  std::uint64_t rows_through(Step j) const {
-    const Step m = std::min(j, last_j);
-    if (m < first_j) return 0;
-    return static_cast<std::uint64_t>((m - first_j) / interval_steps + 1);
+void Recorder::Impl::write_pending() {
+  h5::Lock lock;
+  for (auto& s : spikes) {
+    s.timestamps.append(s.times.data(), s.times.size());
+    s.node_ids.append(s.ids.data(), s.ids.size());
+    s.times.clear();
+    s.ids.clear();
   }
-  void fill(std::uint64_t row, std::size_t c0, std::size_t c1) {
-    float* out = pending.data() + row * neurons.size();
-    for (std::size_t c = c0; c < c1; ++c) out[c] = static_cast<float>(base[neurons[c] * stride]);
+  for (auto& r : states) r.rows.write(r.schedule, dt);
+  for (auto& r : weights) r.rows.write(r.schedule, dt);
+  for (auto& r : modulators) r.rows.write(r.schedule, dt);
+  h5::set_attr(file.id(), "simulated_time", static_cast<double>(now_step) * dt);
+}
+
+void Recorder::Impl::flush_now() {
+  write_pending();
+  file.flush();
+  last_flush_step = now_step;
+}
+
+void Recorder::Impl::close_all_datasets() noexcept {
+  for (auto& s : spikes) s.timestamps = {}, s.node_ids = {};
+  for (auto& r : states) r.rows.close();
+  for (auto& r : weights) r.rows.close();
+  for (auto& r : modulators) r.rows.close();
+}
+
+void Recorder::Impl::close_all() noexcept {
+  close_all_datasets();
+  try {
+    file.close();
+  } catch (...) {
   }
-};
-
-struct Recorder::Impl {
-  OutputOptions options;
-  RunInfo info;
-  std::vector<SpikeRequest> spikes;
-  std::vector<StateRequest> states;
-  std::vector<int> spike_request_of_pop;  // population index -> index in spikes, or -1
-  const Simulation* sim = nullptr;
-  h5::File file;
-  double dt = 0.1;
-  Step flush_steps = 1;
-  Step last_flush_step = 0;
-  Step now_step = 0;
-  bool prepared = false;
-  bool finished = false;
-  bool window_ok = false;
-  std::string status;  // set by set_status; empty = decided by finish()
-
-  std::size_t pending_bytes() const {
-    std::size_t b = 0;
-    for (const auto& s : spikes) b += s.times.size() * (sizeof(double) + sizeof(std::uint64_t));
-    for (const auto& r : states) b += r.pending.size() * sizeof(float);
-    return b;
-  }
-
-  void write_time(StateRequest& r) {
-    const auto I = static_cast<double>(r.interval_steps);
-    const double t[3] = {static_cast<double>(r.first_j) * dt,
-                         static_cast<double>(r.first_j + static_cast<Step>(r.rows_written) * r.interval_steps) * dt,
-                         I * dt};
-    r.time.write_rows(t, 0, 3);
-  }
-
-  /// Append everything buffered to the datasets (no H5Fflush: callers flush right after, so the
-  /// file on disk changes only in write+flush bursts).
-  void write_pending() {
-    h5::Lock lock;
-    for (auto& s : spikes) {
-      s.timestamps.append(s.times.data(), s.times.size());
-      s.node_ids.append(s.ids.data(), s.ids.size());
-      s.times.clear();
-      s.ids.clear();
-    }
-    for (auto& r : states) {
-      if (r.pending_rows == 0) continue;
-      r.data.append(r.pending.data(), r.pending_rows);
-      r.rows_written += r.pending_rows;
-      r.pending_rows = 0;
-      r.pending.clear();
-      write_time(r);
-    }
-    h5::set_attr(file.id(), "simulated_time", static_cast<double>(now_step) * dt);
-  }
-
-  void flush_now() {
-    write_pending();
-    file.flush();
-    last_flush_step = now_step;
-  }
-
-  void close_all() noexcept {
-    for (auto& s : spikes) s.timestamps = {}, s.node_ids = {};
-    for (auto& r : states) r.data = {}, r.time = {};
-    try {
-      file.close();
-    } catch (...) {
-    }
-  }
-
-  void create_file();
-};
+}
 
 Recorder::Recorder(OutputOptions options, RunInfo info) : impl_(std::make_unique<Impl>()) {
   if (options.file.empty()) throw ConfigError({}, "output.file", "expected a file name, found \"\"");
@@ -209,12 +208,11 @@ void Recorder::record_state(const std::string& population, const std::string& va
   if (m.prepared) throw ConfigError({}, key, "recordings must be requested before the simulation is prepared");
   check_name(population, key, "population");
   check_name(variable, key, "variable");
-  if (!(interval >= 0) || !std::isfinite(interval))
-    throw ConfigError({}, key + ".interval", fmt::format("expected an interval >= 0 ms, found {} ms", interval));
-  if (!(start >= 0) || !std::isfinite(start))
-    throw ConfigError({}, key + ".start", fmt::format("expected a start time >= 0 ms, found {} ms", start));
-  if (!(stop >= start))
-    throw ConfigError({}, key + ".stop", fmt::format("expected a stop time >= start = {} ms, found {} ms", start, stop));
+  Schedule schedule;
+  schedule.interval = interval;
+  schedule.start = start;
+  schedule.stop = stop;
+  schedule.check_request(key);
   for (const auto& r : m.states)
     if (r.population == population && r.variable == variable)
       throw ConfigError({}, key,
@@ -230,9 +228,7 @@ void Recorder::record_state(const std::string& population, const std::string& va
   r.variable = variable;
   r.key = std::move(key);
   r.neurons = std::move(neurons);
-  r.interval = interval;
-  r.start = start;
-  r.stop = stop;
+  r.schedule = schedule;
   m.states.push_back(std::move(r));
 }
 
@@ -279,22 +275,8 @@ void Recorder::prepare(const Simulation& sim) {
                                     r.neurons.back(), r.population, pop.size(),
                                     pop.size() == 0 ? 0 : pop.size() - 1));
     }
-    const double interval = r.interval == 0 ? dt : r.interval;
-    if (!is_multiple_of(interval, dt))
-      throw ConfigError({}, r.key + ".interval",
-                        fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, r.interval));
-    if (!is_multiple_of(r.start, dt))
-      throw ConfigError({}, r.key + ".start",
-                        fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, r.start));
-    r.interval_steps = std::max<Step>(1, std::llround(interval / dt));
-    const Step start_step = std::llround(r.start / dt);
-    if (std::isfinite(r.stop) && r.stop / dt < static_cast<double>(kNoStop)) {
-      const double s = r.stop / dt;
-      r.last_j = static_cast<Step>(std::floor(s + 1e-6 * std::max(1.0, s)));
-    }
-    // First sample time at or after both start and the current time, on the start + m * interval grid.
-    const Step j0 = std::max(start_step, sim.now());
-    r.first_j = start_step + (j0 - start_step + r.interval_steps - 1) / r.interval_steps * r.interval_steps;
+    r.schedule.resolve(dt, sim.now(), r.key);
+    r.rows.width = r.neurons.size();
     const VarView v = pop.variable(r.variable);
     r.base = v.base;
     r.stride = v.stride;
@@ -307,15 +289,16 @@ void Recorder::prepare(const Simulation& sim) {
       r.cols.emplace_back(static_cast<std::size_t>(c0), static_cast<std::size_t>(c1));
     }
   }
+  m.resolve_weights_and_modulators();
 
   try {
     m.create_file();
     // The state at the current time, when it is a sample time (with start = 0: the initial state).
     for (auto& r : m.states) {
-      r.pending_rows = r.rows_through(sim.now());
-      r.pending.assign(r.pending_rows * r.neurons.size(), 0.0f);
-      if (r.pending_rows == 1) r.fill(0, 0, r.neurons.size());
+      r.rows.reserve_through(r.schedule.rows_through(sim.now()));
+      if (r.rows.pending_rows == 1) r.fill(0, 0, r.neurons.size());
     }
+    m.sample_initial_weights();
     m.prepared = true;
     // Flushing at once makes the file valid on disk from the start of the run.
     m.flush_now();
@@ -366,26 +349,15 @@ void Recorder::Impl::create_file() {
   for (auto& r : states) {
     h5::GroupId g = h5::create_group(root, "report/" + r.population + "/" + r.variable);
     const hsize_t n = r.neurons.size();
-    const hsize_t cols = std::max<hsize_t>(1, std::min<hsize_t>(n, 1024));
-    hsize_t rows = std::max<hsize_t>(1, kStateChunkElements / cols);
-    if (info.duration > 0) {
-      // A short recording gets a chunk no taller than the whole recording.
-      const double expected = info.duration / (static_cast<double>(r.interval_steps) * dt) + 1;
-      if (expected < static_cast<double>(rows)) rows = std::max<hsize_t>(1, static_cast<hsize_t>(expected));
-    }
-    const h5::Layout layout{{0, n}, {H5S_UNLIMITED, n > 0 ? n : H5S_UNLIMITED}, {rows, cols}, deflate};
-    r.data = h5::Dataset::create(g.get(), "data", h5::Type<float>::file(), layout);
-    h5::set_attr(r.data.id(), "units", r.units);
+    r.rows.create(g.get(), "data", "mapping/time", r.units, r.schedule, dt, info.duration, deflate);
     std::vector<std::uint64_t> ids(r.neurons.begin(), r.neurons.end());
     h5::Dataset::create_filled(g.get(), "mapping/node_ids", ids);
     h5::Dataset::create_filled(g.get(), "mapping/element_ids", std::vector<std::uint32_t>(n, 0));
     std::vector<std::uint64_t> ptr(n + 1);
     for (hsize_t i = 0; i <= n; ++i) ptr[i] = i;
     h5::Dataset::create_filled(g.get(), "mapping/index_pointers", ptr);
-    r.time = h5::Dataset::create_filled(g.get(), "mapping/time", std::vector<double>(3, 0.0));
-    h5::set_attr(r.time.id(), "units", "ms");
-    write_time(r);
   }
+  create_weight_and_modulator_datasets();
 }
 
 void Recorder::begin_window(Step /*from*/, Step to) {
@@ -393,32 +365,30 @@ void Recorder::begin_window(Step /*from*/, Step to) {
   m.window_ok = false;  // sample() writes nothing unless the rows below exist
   if (!m.prepared || m.finished) return;
   for (auto& r : m.states) {
-    const std::uint64_t need = r.rows_through(to) - r.rows_written;
-    r.pending.resize(need * r.neurons.size(), 0.0f);
-    r.pending_rows = need;
+    r.rows.reserve_through(r.schedule.rows_through(to));
     // Re-read the view: a population may have moved its storage between runs.
     const VarView v = m.sim->populations()[r.pop_index]->variable(r.variable);
     r.base = v.base;
     r.stride = v.stride;
   }
+  for (auto& r : m.weights) r.rows.reserve_through(r.schedule.rows_through(to));
   m.window_ok = true;
 }
 
-bool Recorder::samples() const { return !impl_->states.empty(); }
+bool Recorder::samples() const { return !impl_->states.empty() || !impl_->weights.empty(); }
 
 void Recorder::sample(Step k, int tid) {
   Impl& m = *impl_;
   if (!m.window_ok) return;
   const Step j = k + 1;  // the state now is the state at t_{k+1}
   for (auto& r : m.states) {
-    if (j < r.first_j || j > r.last_j) continue;
-    const Step d = j - r.first_j;
-    if (d % r.interval_steps != 0) continue;
-    const auto row = static_cast<std::uint64_t>(d / r.interval_steps) - r.rows_written;
-    if (row >= r.pending_rows || static_cast<std::size_t>(tid) >= r.cols.size()) continue;
+    if (!r.schedule.is_sample(j)) continue;
+    const std::uint64_t row = r.schedule.rows_through(j) - 1 - r.rows.rows_written;
+    if (row >= r.rows.pending_rows || static_cast<std::size_t>(tid) >= r.cols.size()) continue;
     const auto [c0, c1] = r.cols[static_cast<std::size_t>(tid)];
     r.fill(row, c0, c1);
   }
+  if (!m.weights.empty()) m.sample_weights(k, tid);
 }
 
 void Recorder::on_spikes(const std::vector<Spike>& spikes) {
@@ -439,6 +409,7 @@ void Recorder::end_window(Step to) {
   m.window_ok = false;
   if (!m.prepared || m.finished) return;
   m.now_step = to;
+  m.sample_modulators(to);
   if (to - m.last_flush_step >= m.flush_steps || m.pending_bytes() > kMaxPendingBytes) m.flush_now();
 }
 
@@ -454,11 +425,11 @@ void Recorder::finish(bool completed) {
   try {
     if (m.sim) m.now_step = std::max(m.now_step, m.sim->now());
     m.write_pending();
+    m.write_snapshots();
     h5::set_attr(m.file.id(), "status", m.status.empty() ? std::string(completed ? "complete" : "interrupted")
                                                          : m.status);
     m.file.flush();
-    for (auto& s : m.spikes) s.timestamps = {}, s.node_ids = {};
-    for (auto& r : m.states) r.data = {}, r.time = {};
+    m.close_all_datasets();
     m.file.close();
   } catch (...) {
     m.close_all();
