@@ -79,7 +79,7 @@ class LifCond : public Population {
   std::vector<double>& g_in() { return g_in_; }
 
  private:
-  void advance_v_exponential(Range r, const double* i_ext);
+  void update_exponential(const UpdateContext& ctx, Range r, const InputView& in, SpikeSink& out);
   void advance_v_rk4(Range r, const double* i_ext);
 
   LifCondParams p_;
