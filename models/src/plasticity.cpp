@@ -96,10 +96,11 @@ StdpEligibilityParams StdpEligibilityParams::from(const ParamTable& t) {
   p.w_min = t.number("w_min", p.w_min);
   p.w_max = t.number("w_max", p.w_max);
   check_bounds(t, p.w_min, p.w_max);
-  p.interval = t.number("interval", p.interval, Check::positive);
-  // The rebase keeps e^{interval / tau_c} far from overflow.
-  if (p.interval > 200.0 * p.tau_c)
-    t.fail("interval", fmt::format("expected interval <= 200 tau_c = {} ms, found {} ms", 200.0 * p.tau_c, p.interval));
+  p.interval = t.has("interval") ? t.number("interval", Check::positive) : 2.0 * p.tau_c;
+  // G differences lose ~eps e^{interval / tau_c} relative precision towards the end of a frame.
+  if (p.interval > 10.0 * p.tau_c)
+    t.fail("interval", fmt::format("expected interval <= 10 tau_c = {} ms (precision), found {} ms", 10.0 * p.tau_c,
+                                   p.interval));
   p.pairing = t.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest" ? Pairing::nearest
                                                                                        : Pairing::all_to_all;
   p.modulator = t.string("modulator");
@@ -112,33 +113,35 @@ void StdpEligibility::prepare(const Simulation& sim, const Projection& proj) {
     throw ConfigError({}, "plasticity." + proj.name() + ".modulator",
                       fmt::format("expected the name of a modulator, found \"{}\"", p_.modulator));
   m_ = &sim.modulator(p_.modulator);
-  interval_steps_ = std::max<Step>(1, static_cast<Step>(std::llround(p_.interval / dt_)));
-  tref_ = sim.now();
-  g_.assign(1, 0.0);
-  g_prev_.clear();
-  rebased_ = false;
+  const double interval = p_.interval > 0 ? p_.interval : 2.0 * p_.tau_c;
+  if (interval > 10.0 * p_.tau_c * (1 + 1e-12))
+    throw ConfigError({}, "plasticity." + proj.name() + ".interval",
+                      fmt::format("expected interval <= 10 tau_c = {} ms (precision), found {} ms", 10.0 * p_.tau_c,
+                                  interval));
+  interval_steps_ = std::max<Step>(1, static_cast<Step>(std::llround(interval / dt_)));
+  // Synapse state starts at t_c = 0 (SynState::resize): the frames start there too.
+  base_ = 0;
+  frames_.clear();
+  frames_.push_back({base_, {0.0}});
+  first_frame_ = 0;
+  if (sim.now() != 0)
+    throw RuntimeError("stdp_eligibility: the projection must be prepared before the first step");
 }
 
 void StdpEligibility::prepare_window(Step w0, Step w1) {
-  rebased_ = false;
-  if (w0 - tref_ >= interval_steps_) {
-    g_prev_.swap(g_);
-    tref_prev_ = tref_;
-    tref_ = w0;
-    g_.assign(1, 0.0);
-    rebased_ = true;
+  // Frames that end before w0 were swept at their end (before_events): no synapse refers to them.
+  while (frames_.size() > 1 && frames_.front().t0 + interval_steps_ < w0) {
+    frames_.pop_front();
+    ++first_frame_;
   }
   const double inv_tau_c = 1.0 / p_.tau_c;
   for (Step k = w0; k < w1; ++k) {
-    const double weight = std::exp(-static_cast<double>(k - tref_) * dt_ * inv_tau_c);
-    g_.push_back(g_.back() + weight * m_->piece(k).weighted_integral(p_.baseline, dt_, inv_tau_c));
+    if (k - frames_.back().t0 == interval_steps_) frames_.push_back({k, {0.0}});
+    Frame& f = frames_.back();
+    // Invariant: G_n is known up to step k.
+    const double weight = std::exp(-static_cast<double>(k - f.t0) * dt_ * inv_tau_c);
+    f.g.push_back(f.g.back() + weight * m_->piece(k).weighted_integral(p_.baseline, dt_, inv_tau_c));
   }
-}
-
-void StdpEligibility::begin_window(SynState& s, std::vector<double>& w, Step w0) {
-  if (!rebased_) return;
-  // Bring every synapse of this thread to T = w0 with the G of the previous reference.
-  for (std::size_t q = 0; q < w.size(); ++q) advance_with(s, q, w0, w[q], g_prev_, tref_prev_);
 }
 
 void register_plasticity(Registry& registry) {

@@ -12,8 +12,11 @@
 // At one synapse time t: on a jump port the pre event is handled first (an input arriving at t
 // is applied at t and may cause a post spike at t, which therefore follows it); on a pulse port
 // the post spike at t is handled first (the input arriving at t acts only after t).
+// With a dendritic delay the same holds at the synapse: jump port pre first, pulse port post first.
 // The dendritic delay d_dend (ms, per projection, default 0: the whole delay is axonal) must be
 // below the smallest synaptic delay; the delivery window is bounded by the axonal delays.
+// Pairing at the synapse: a pre spike at t_pre and a post spike at t_post (stamps) meet with
+// dt_syn = (t_post + d_dend) - (t_pre + d - d_dend) = (t_post - t_pre) - d + 2 d_dend.
 //
 // Rule concept (see stdp.hpp for the documented example):
 //   struct Params; struct SynState { void resize(n); }; struct PostState { void resize(n); };
@@ -21,7 +24,9 @@
 //   void on_pre(SynState&, q, PostState&, j, Step a, double& w)     pre event at t_a
 //   void on_post_synapse(SynState&, q, PostState&, j, Step a, double& w)  for each synapse into j
 //   void on_post_neuron(PostState&, j, Step a)                       after the synapse loop
-//   optional third-factor hooks: prepare_window(w0, w1), begin_window(SynState&, weights, w0)
+//   optional hooks: prepare_window(w0, w1) (one thread per window),
+//                   before_events(SynState&, weights, a) (every thread, before the events at t_a),
+//                   advance(SynState&, q, a, w) (lazy rules: bring a synapse to t_a; synchronize)
 #include <memory>
 #include <span>
 #include <string>
@@ -40,7 +45,13 @@ class PlasticProjection : public Projection {
       : Projection(std::move(spec), source, target, port), rule_(std::move(rule)), dend_ms_(dendritic_delay_ms) {}
 
   bool plastic() const override { return true; }
-  DelaySteps window_delay() const override { return static_cast<DelaySteps>(min_delay() - dend_); }
+  DelaySteps window_delay() const override {
+    if (dend_ms_ <= 0.0) return min_delay();
+    // The engine asks before prepare_plasticity, when dt (hence d_dend in steps) is not known yet:
+    // a window of one step is then the only length that is safe for any dendritic delay.
+    if (!prepared_) return 1;
+    return static_cast<DelaySteps>(min_delay() - dend_);
+  }
   const Rule& rule() const { return rule_; }
   Rule& rule() { return rule_; }
 
@@ -54,6 +65,7 @@ class PlasticProjection : public Projection {
     pulse_ = target().ports()[static_cast<std::size_t>(port())].kind == PortKind::pulse;
     slots_ = target().inputs().slots();
     rule_.prepare(sim, *this);
+    prepared_ = true;
     post_.resize(target().size());
     ts_.resize(threads());
     for (std::size_t t = 0; t < ts_.size(); ++t) {
@@ -88,7 +100,9 @@ class PlasticProjection : public Projection {
     }
   }
 
-  void prepare_window(Step w0, Step w1) override { rule_.prepare_window(w0, w1); }
+  void prepare_window(Step w0, Step w1) override {
+    if constexpr (requires(Rule& r) { r.prepare_window(w0, w1); }) rule_.prepare_window(w0, w1);
+  }
 
   void synchronize(int tid, Step a) override {
     // Only lazy rules (weights that drift between events) have anything to do.
@@ -99,17 +113,22 @@ class PlasticProjection : public Projection {
     }
   }
 
-  void begin_window(int tid, Step w0, Step /*w1*/) override {
-    ThreadState& s = ts_[static_cast<std::size_t>(tid)];
-    rule_.begin_window(s.syn, mutable_csr(tid).weight, w0);
-  }
-
   void before_update(int tid, Step k) override {
     ThreadState& s = ts_[static_cast<std::size_t>(tid)];
     SynapseCsr& c = mutable_csr(tid);
     // Events at synapse time t_a: for a pulse port the input of step k arrived at t_k.
     const Step a = pulse_ ? k : k + 1;
+    if constexpr (requires(Rule& r, typename Rule::SynState& st, std::vector<double>& w) {
+                    r.before_events(st, w, a);
+                  })
+      rule_.before_events(s.syn, c.weight, a);
     const std::size_t slot = static_cast<std::size_t>(a % static_cast<Step>(slots_));
+    auto& post = s.post_queue[slot];
+    // Pulse port: a post spike at t_a precedes a pre arrival at t_a (which acts only after t_a).
+    if (pulse_ && !post.empty()) {
+      for (NeuronIndex j : post) post_event(s, c, j, a);
+      post.clear();
+    }
     auto& pre = s.pre_queue[slot];
     if (!pre.empty()) {
       double* ring = target().inputs().slot(static_cast<std::size_t>(port()), a + dend_);
@@ -120,7 +139,7 @@ class PlasticProjection : public Projection {
       }
       pre.clear();
     }
-    auto& post = s.post_queue[slot];
+    // Jump port: the pre arrival at t_a comes first (it may cause the post spike at t_a).
     if (!post.empty()) {
       for (NeuronIndex j : post) post_event(s, c, j, a);
       post.clear();
@@ -169,6 +188,7 @@ class PlasticProjection : public Projection {
   double dend_ms_;
   DelaySteps dend_ = 0;
   double dt_ = 0.1;
+  bool prepared_ = false;
   bool pulse_ = false;
   std::size_t slots_ = 1;
   std::vector<ThreadState> ts_;

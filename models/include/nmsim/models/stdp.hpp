@@ -60,8 +60,6 @@ class Stdp {
   explicit Stdp(StdpParams p) : p_(p) {}
   const StdpParams& params() const { return p_; }
   void prepare(const Simulation& sim, const Projection&) { dt_ = sim.dt(); }
-  void prepare_window(Step, Step) {}
-  void begin_window(SynState&, std::vector<double>&, Step) {}
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
     const double y = post.y[j] * std::exp(-static_cast<double>(a - post.t_y[j]) * dt_ / p_.tau_minus);

@@ -10,13 +10,20 @@
 // (core/modulator.hpp), b the baseline. NEST's stdp_dopamine_synapse is the case eta = 1 with m its
 // dopamine trace.
 //
-// Exact and event-driven: with G(t) = int_{T}^{t} e^{-(s - T)/tau_c} (m(s) - b) ds kept once per
-// projection (per step), a synapse last updated at t0 with tag c0 moves on to t1 by
-//   w += eta c0 e^{(t0 - T)/tau_c} (G(t1) - G(t0)),   c = c0 e^{-(t1 - t0)/tau_c}
-// exactly for the modulator's pieces. Synapses are touched at their own pre/post events and, so
-// that e^{(t0 - T)/tau_c} stays bounded, once every `interval` ms when T moves on: no
-// per-synapse work per time step.
+// Exact and event-driven: time is cut into frames [T_n, T_{n+1}], T_n = T_0 + n I (I = interval,
+// a fixed grid from the first step, so the frames do not depend on windows, run() chunks or
+// threads). Per frame, G_n(t) = int_{T_n}^{t} e^{-(s - T_n)/tau_c} (m(s) - b) ds is tabulated once
+// per projection and step (exactly for the modulator's pieces). A synapse last updated at t0 in
+// frame n moves on to t1 <= T_{n+1} by
+//   w += eta c0 e^{(t0 - T_n)/tau_c} (G_n(t1) - G_n(t0)),   c = c0 e^{-(t1 - t0)/tau_c}
+// exactly. At synapse time T_{n+1} every synapse is brought to T_{n+1} (before any event later
+// than T_{n+1}), so no synapse ever spans two frames: no per-synapse work per time step, one sweep
+// per frame. Rounding: G_n(t1) - G_n(t0) loses about eps e^{(t0 - T_n)/tau_c} relative
+// precision, hence I <= 10 tau_c (default 2 tau_c): relative error < ~1e-11.
+// Reading weights: call synchronize(tid, now) (PlasticProjection) first; it advances every
+// synapse of the thread to `now`, which splits one update into two (last-bit differences).
 #include <cmath>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -38,7 +45,7 @@ struct StdpEligibilityParams {
   double baseline = 0.0;      // [uM] b: no change while m = b
   double w_min = 0.0;         // [weight units]
   double w_max = 1e300;       // [weight units] > w_min
-  double interval = 1000.0;   // [ms] > 0: every synapse is brought up to date this often
+  double interval = 0.0;      // [ms] frame length, (0, 10 tau_c]; 0 = 2 tau_c
   Pairing pairing = Pairing::all_to_all;
   std::string modulator;      // name of the modulator giving m
   static StdpEligibilityParams from(const ParamTable& t);
@@ -69,10 +76,14 @@ class StdpEligibility {
   explicit StdpEligibility(StdpEligibilityParams p) : p_(std::move(p)) {}
   const StdpEligibilityParams& params() const { return p_; }
   void prepare(const Simulation& sim, const Projection& proj);
-  /// One thread per window: extends G over [w0, w1] and rebases T every `interval`.
+  /// One thread per window: extends the G tables over the pieces of steps [w0, w1).
   void prepare_window(Step w0, Step w1);
-  /// Every thread per window: after a rebase, bring all its synapses to T.
-  void begin_window(SynState& s, std::vector<double>& w, Step w0);
+  /// Every thread, before the events at synapse time a: at a frame boundary, bring every synapse
+  /// of the thread to a (with the G of the frame that ends there).
+  void before_events(SynState& s, std::vector<double>& w, Step a) const {
+    if (a <= base_ || (a - base_) % interval_steps_ != 0) return;
+    for (std::size_t q = 0; q < w.size(); ++q) advance(s, q, a, w[q]);
+  }
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
     advance(s, q, a, w);
@@ -91,38 +102,39 @@ class StdpEligibility {
     post.y[j] = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : y + 1.0;
     post.t_y[j] = a;
   }
-  /// Move synapse q on to synapse time a (>= its last update), applying dw = eta c (m - b) dt.
-  void advance(SynState& s, std::uint64_t q, Step a, double& w) const { advance_with(s, q, a, w, g_, tref_); }
-
-  /// G at synapse time a (uM ms), for tests.
-  double g_at(Step a) const { return g_[static_cast<std::size_t>(a - tref_)]; }
-  Step reference_step() const { return tref_; }
-
- private:
-  // G and its reference passed explicitly: begin_window uses the previous ones while other
-  // threads may already read the current ones.
-  void advance_with(SynState& s, std::uint64_t q, Step a, double& w, const std::vector<double>& g, Step tref) const {
+  /// Move synapse q on to synapse time a (>= its last update, <= the end of its frame and of the
+  /// current window), applying dw = eta c (m - b) dt exactly.
+  void advance(SynState& s, std::uint64_t q, Step a, double& w) const {
     const Step t0 = s.t_c[q];
     if (a == t0) return;
     const double c0 = s.c[q];
     if (c0 != 0.0) {
-      const double scale = std::exp(static_cast<double>(t0 - tref) * dt_ / p_.tau_c);
-      w = clip(w + p_.eta * c0 * scale * (g[static_cast<std::size_t>(a - tref)] - g[static_cast<std::size_t>(t0 - tref)]));
+      const Frame& f = frames_[static_cast<std::size_t>((t0 - base_) / interval_steps_ - first_frame_)];
+      const double scale = std::exp(static_cast<double>(t0 - f.t0) * dt_ / p_.tau_c);
+      w = clip(w + p_.eta * c0 * scale *
+                       (f.g[static_cast<std::size_t>(a - f.t0)] - f.g[static_cast<std::size_t>(t0 - f.t0)]));
       s.c[q] = c0 * decay(a - t0, p_.tau_c);
     }
     s.t_c[q] = a;
   }
+
+  /// Frame length in steps (for tests).
+  Step interval_steps() const { return interval_steps_; }
+
+ private:
+  struct Frame {
+    Step t0;                 // T_n
+    std::vector<double> g;   // g[i] = G_n at step T_n + i (uM ms), i <= interval_steps_
+  };
   double decay(Step steps, double tau) const { return std::exp(-static_cast<double>(steps) * dt_ / tau); }
   double clip(double w) const { return w < p_.w_min ? p_.w_min : (w > p_.w_max ? p_.w_max : w); }
   StdpEligibilityParams p_;
   const Modulator* m_ = nullptr;
   double dt_ = 0.1;
   Step interval_steps_ = 1;
-  Step tref_ = 0;                 // T: G is measured from here
-  std::vector<double> g_;         // G at steps tref_ .. (end of the current window)
-  Step tref_prev_ = 0;            // before the last rebase, for begin_window
-  std::vector<double> g_prev_;
-  bool rebased_ = false;
+  Step base_ = 0;                 // T_0
+  std::deque<Frame> frames_;      // frames still referenced by some synapse, the last one open
+  Step first_frame_ = 0;          // index n of frames_.front()
 };
 
 }  // namespace nmsim::models

@@ -57,8 +57,6 @@ class StdpTriplet {
   explicit StdpTriplet(StdpTripletParams p) : p_(p) {}
   const StdpTripletParams& params() const { return p_; }
   void prepare(const Simulation& sim, const Projection&) { dt_ = sim.dt(); }
-  void prepare_window(Step, Step) {}
-  void begin_window(SynState&, std::vector<double>&, Step) {}
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
     const double o1 = post.o1[j] * decay(a - post.t[j], p_.tau_minus);
