@@ -173,10 +173,17 @@ int cmd_run(const Args& a) {
   nmsim::io::Recorder recorder({out.file, out.flush_interval, out.compression},
                                {cfg.resolved_text(), sim->seed(), sim->dt(), cfg.duration(), sim->threads()});
   for (const auto& r : cfg.records()) {
-    if (r.kind == "spikes")
-      recorder.record_spikes(r.population);
-    else
-      recorder.record_state(r.population, r.variable, r.neurons, r.interval, r.start, r.stop);
+    const std::string key = "record." + r.name;
+    if (r.kind == "spikes") {
+      recorder.record_spikes(r.population, key);
+    } else if (r.kind == "state") {
+      recorder.record_state(r.population, r.variable, r.neurons, r.interval, r.start, r.stop, key);
+    } else if (r.kind == "weights") {
+      recorder.record_weights(r.population, r.synapses, r.interval, r.start, r.stop, key);
+      if (r.final_snapshot) recorder.snapshot_weights(r.population, key);
+    } else {
+      recorder.record_modulator(r.population, r.interval, r.start, r.stop, key);
+    }
   }
   sim->add_observer(recorder);
   nmsim::apps::Progress progress(cfg.duration());
