@@ -71,6 +71,7 @@ DelaySteps Projection::spec_max_delay(double dt) const {
 }
 
 void Projection::build(int tid, Range owned, double dt, std::uint64_t seed) {
+  build_dt_ = dt;  // the same value from every thread
   const ConnectSpec& c = spec_.connect;
   const auto n_src = static_cast<std::uint32_t>(source_->size());
   const bool same = source_ == target_;

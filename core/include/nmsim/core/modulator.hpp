@@ -10,6 +10,7 @@
 // For a well-mixed pool with first-order decay this is exact; for other kinetics the piece is
 // the constant value over the step. Readers (three-factor rules, receptors) integrate against
 // these pieces exactly, so results are exact for the modulator's own discretisation.
+#include <array>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@
 namespace nmsim {
 
 class Simulation;
+
+/// A point in tissue coordinates (um).
+using Position = std::array<double, 3>;
 
 struct LevelPiece {
   double base = 0.0;     // uM
@@ -47,6 +51,18 @@ class Modulator {
   /// Add `amount` uM at time t_{step} (a reward, a task event). `step` must be >= the start of
   /// the next window: call between runs or from an observer at the end of a window.
   virtual void release_at(Step step, double amount) = 0;
+  /// Register a point where a reader (a synapse's rule, a receptor, a recorder probe) needs the
+  /// concentration; returns its probe index. Call before the first run. A well-mixed pool has
+  /// the same value everywhere; a spatial field samples itself there at every step.
+  virtual std::size_t add_probe(const Position& where) {
+    probes_.push_back(where);
+    return probes_.size() - 1;
+  }
+  const std::vector<Position>& probes() const { return probes_; }
+  /// True when the concentration depends on position (probe pieces differ).
+  virtual bool spatial() const { return false; }
+  /// Piece of step k at probe i, k in the current window. Default: the pool's piece.
+  virtual const LevelPiece& probe_piece(Step k, std::size_t /*probe*/) const { return piece(k); }
   /// Piece of step k; valid for the current window (from..to of the last advance()).
   const LevelPiece& piece(Step k) const { return pieces_[static_cast<std::size_t>(k - first_)]; }
   /// Concentration at t_k (start of step k), k in the current window.
@@ -63,6 +79,7 @@ class Modulator {
 
  private:
   std::string name_;
+  std::vector<Position> probes_;
   Step first_ = 0;
   std::vector<LevelPiece> pieces_;
 };

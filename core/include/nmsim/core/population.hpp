@@ -11,6 +11,7 @@
 //   PortKind::pulse - a current held constant over [t_k, t_{k+1}) (Izhikevich's scheme), so it
 //                     is the input that arrived at t_k.
 // i_ext[i] is a current (pA) held constant over the step (stimuli, bias changes).
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -108,8 +109,15 @@ class Population {
 
   InputBuffers& inputs() { return inputs_; }
 
+  /// Positions of the neurons in tissue coordinates (um), one [x, y, z] per neuron, or empty when
+  /// none were given. Modulator fields release and are read at these points.
+  const std::vector<std::array<double, 3>>& positions() const { return positions_; }
+  /// Throws ConfigError unless there is exactly one position per neuron.
+  void set_positions(std::vector<std::array<double, 3>> positions);
+
  private:
   friend class Simulation;
+  std::vector<std::array<double, 3>> positions_;
   std::string name_;
   std::size_t size_;
   std::uint32_t index_ = 0;

@@ -102,6 +102,8 @@ class Projection {
 
  protected:
   SynapseCsr& mutable_csr(int tid) { return csr_[static_cast<std::size_t>(tid)]; }
+  /// Time step the synapses were built for (ms); valid after build().
+  double build_dt() const { return build_dt_; }
 
  private:
   ProjectionSpec spec_;
@@ -109,6 +111,7 @@ class Projection {
   Population* target_;
   int port_;
   std::vector<SynapseCsr> csr_;
+  double build_dt_ = 0.0;
 };
 
 }  // namespace nmsim

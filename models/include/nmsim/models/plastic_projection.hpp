@@ -47,10 +47,10 @@ class PlasticProjection : public Projection {
   bool plastic() const override { return true; }
   DelaySteps window_delay() const override {
     if (dend_ms_ <= 0.0) return min_delay();
-    // The engine asks before prepare_plasticity, when dt (hence d_dend in steps) is not known yet:
-    // a window of one step is then the only length that is safe for any dendritic delay.
-    if (!prepared_) return 1;
-    return static_cast<DelaySteps>(min_delay() - dend_);
+    // Asked after build, before prepare_plasticity: d_dend in steps from the build's dt. A
+    // dendritic delay that leaves no axonal part is rejected by prepare_plasticity.
+    const auto dend = static_cast<DelaySteps>(std::llround(dend_ms_ / build_dt()));
+    return dend >= min_delay() ? DelaySteps{1} : static_cast<DelaySteps>(min_delay() - dend);
   }
   const Rule& rule() const { return rule_; }
   Rule& rule() { return rule_; }
