@@ -1,5 +1,6 @@
 #include "nmsim/io/config.hpp"
 
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -46,7 +47,9 @@ struct Config::Impl {
     std::string name, model;
     std::size_t size = 0;
     ParamTable params, init;
+    std::vector<std::array<double, 3>> positions;  // empty: none given
   };
+  std::vector<std::array<double, 3>> read_positions(const toml::node& n, const std::string& path, std::size_t size);
   std::vector<Pop> pops;
   std::vector<ProjectionSpec> projections;
   std::vector<std::string> projection_rule;  // plasticity name per projection ("" = static)
@@ -61,6 +64,7 @@ struct Config::Impl {
     ParamTable table;
   };
   std::vector<Stim> stims;
+  std::map<std::string, std::pair<std::array<double, 3>, std::array<double, 3>>> random_boxes;  // by key path
 
   SourcePos pos(const toml::node& n, const std::string& path) {
     auto it = set_origin.find(path);
@@ -304,8 +308,8 @@ void Config::Impl::each_element(const std::string& section, F&& f, bool name_req
 }
 
 void Config::Impl::read_population(const toml::table& t, const std::string& path) {
-  const ParamTable p = flat(t, path, {"params", "init"});
-  p.reject_unknown({"name", "model", "size", "params", "init"});
+  const ParamTable p = flat(t, path, {"params", "init", "positions"});
+  p.reject_unknown({"name", "model", "size", "params", "init", "positions"});
   Pop pop;
   pop.name = p.string("name");
   pop.model = p.string("model");
@@ -315,7 +319,75 @@ void Config::Impl::read_population(const toml::table& t, const std::string& path
   const toml::table* init = subtable(t, "init", path);
   pop.params = params ? flat(*params, path + ".params") : ParamTable(path + ".params", pos(t, path));
   pop.init = init ? flat(*init, path + ".init") : ParamTable(path + ".init", pos(t, path));
+  if (const toml::node* n = t.get("positions")) pop.positions = read_positions(*n, path + ".positions", pop.size);
   pops.push_back(std::move(pop));
+}
+
+// positions = [[x, y, z], ...]
+//           | { grid = { shape = [nx, ny, nz], spacing = s | [sx, sy, sz], origin = [x, y, z] } }
+//           | { random = { min = [x, y, z], max = [x, y, z] } }      (uniform in the box)
+std::vector<std::array<double, 3>> Config::Impl::read_positions(const toml::node& n, const std::string& path,
+                                                                std::size_t size) {
+  remember(n, path);
+  auto triple = [&](const ParamTable& t, const std::string& key, std::array<double, 3> dflt, bool required) {
+    if (!t.has(key)) {
+      if (required) t.number(key);  // reports the missing key
+      return dflt;
+    }
+    std::vector<double> v = t.numbers(key);
+    if (v.size() == 1) v = {v[0], v[0], v[0]};
+    if (v.size() != 3) t.fail(key, fmt::format("expected [x, y, z] in um, found {} numbers", v.size()));
+    return std::array<double, 3>{v[0], v[1], v[2]};
+  };
+  std::vector<std::array<double, 3>> out;
+  if (const toml::array* a = n.as_array()) {
+    for (const auto& e : *a) {
+      const toml::array* q = e.as_array();
+      if (!q || q->size() != 3 || !(*q)[0].is_number() || !(*q)[1].is_number() || !(*q)[2].is_number())
+        fail(e, path, fmt::format("expected [x, y, z] in um, found {}", node_type(e)));
+      out.push_back({*(*q)[0].value<double>(), *(*q)[1].value<double>(), *(*q)[2].value<double>()});
+    }
+    if (out.size() != size)
+      fail(n, path, fmt::format("expected one position per neuron ({}), found {}", size, out.size()));
+    return out;
+  }
+  const toml::table* t = n.as_table();
+  if (!t || t->size() != 1 || !(t->get("grid") || t->get("random")))
+    fail(n, path, "expected [[x, y, z], ...], { grid = { ... } } or { random = { ... } }");
+  if (const toml::node* g = t->get("grid")) {
+    if (!g->is_table()) fail(*g, path + ".grid", fmt::format("expected a table, found {}", node_type(*g)));
+    const ParamTable gt = flat(*g->as_table(), path + ".grid");
+    gt.reject_unknown({"shape", "spacing", "origin"});
+    std::vector<double> shape = gt.numbers("shape");
+    while (shape.size() < 3) shape.push_back(1.0);
+    if (shape.size() != 3) gt.fail("shape", "expected [nx], [nx, ny] or [nx, ny, nz]");
+    for (double x : shape)
+      if (!(x >= 1) || std::floor(x) != x) gt.fail("shape", fmt::format("expected whole numbers >= 1, found {}", x));
+    const auto nx = static_cast<std::size_t>(shape[0]), ny = static_cast<std::size_t>(shape[1]),
+               nz = static_cast<std::size_t>(shape[2]);
+    if (nx * ny * nz != size)
+      gt.fail("shape", fmt::format("expected nx * ny * nz = size = {}, found {}", size, nx * ny * nz));
+    const auto spacing = triple(gt, "spacing", {1.0, 1.0, 1.0}, true);
+    for (double x : spacing)
+      if (!(x > 0)) gt.fail("spacing", fmt::format("expected a spacing > 0 um, found {}", x));
+    const auto origin = triple(gt, "origin", {0.0, 0.0, 0.0}, false);
+    for (std::size_t i = 0; i < size; ++i)
+      out.push_back({origin[0] + spacing[0] * static_cast<double>(i % nx),
+                     origin[1] + spacing[1] * static_cast<double>((i / nx) % ny),
+                     origin[2] + spacing[2] * static_cast<double>(i / (nx * ny))});
+    return out;
+  }
+  const toml::node* r = t->get("random");
+  if (!r->is_table()) fail(*r, path + ".random", fmt::format("expected a table, found {}", node_type(*r)));
+  const ParamTable rt = flat(*r->as_table(), path + ".random");
+  rt.reject_unknown({"min", "max"});
+  const auto lo = triple(rt, "min", {}, true), hi = triple(rt, "max", {}, true);
+  for (int d = 0; d < 3; ++d)
+    if (!(hi[static_cast<std::size_t>(d)] >= lo[static_cast<std::size_t>(d)]))
+      rt.fail("max", "expected max >= min in every coordinate");
+  // Marked so build() draws them from the seed: the seed is known only with the simulation.
+  random_boxes[path] = {lo, hi};
+  return {};
 }
 
 void Config::Impl::read_projection(const toml::table& t, const std::string& path) {
@@ -585,8 +657,22 @@ void Config::rethrow_with_position(const ConfigError& e) const {
 
 void Config::build(Simulation& sim, const Registry& registry) const {
   try {
-    for (const auto& p : impl_->pops)
-      sim.add(registry.make_population(p.model, p.name, p.size, p.params, p.init));
+    for (const auto& p : impl_->pops) {
+      Population& pop = sim.add(registry.make_population(p.model, p.name, p.size, p.params, p.init));
+      auto box = impl_->random_boxes.find("population." + p.name + ".positions");
+      if (!p.positions.empty()) {
+        pop.set_positions(p.positions);
+      } else if (box != impl_->random_boxes.end()) {
+        const auto [lo, hi] = box->second;
+        std::vector<std::array<double, 3>> xyz(p.size);
+        const std::uint32_t purpose = purpose_id("positions/" + p.name);
+        for (std::size_t i = 0; i < p.size; ++i) {
+          RandomStream rng(sim.seed(), purpose, static_cast<std::uint32_t>(i));
+          for (std::size_t d = 0; d < 3; ++d) xyz[i][d] = lo[d] + (hi[d] - lo[d]) * rng.uniform();
+        }
+        pop.set_positions(std::move(xyz));
+      }
+    }
     for (const auto& m : impl_->modulators) sim.add(registry.make_modulator(m));
     std::map<std::string, std::shared_ptr<const PlasticityModel>> rules;
     for (const auto& pl : impl_->plasticity) rules[pl.name] = registry.make_plasticity(pl.rule, pl.name, pl.table);

@@ -334,6 +334,16 @@ void Recorder::Impl::create_file() {
     h5::GroupId g = h5::create_group(root, "populations/" + p->name());
     h5::set_attr(g.get(), "size", static_cast<std::uint64_t>(p->size()));
     h5::set_attr(g.get(), "model", std::string(p->model()));
+    if (!p->positions().empty()) {
+      // [size, 3] float64 in um; the modulator fields release and are read at these points.
+      std::vector<double> xyz;
+      xyz.reserve(3 * p->size());
+      for (const auto& q : p->positions()) xyz.insert(xyz.end(), q.begin(), q.end());
+      h5::Dataset d = h5::Dataset::create(g.get(), "positions", h5::Type<double>::file(),
+                                          h5::Layout{{p->size(), 3}, {}, {}, 0});
+      d.write_rows(xyz.data(), 0, p->size());
+      h5::set_attr(d.id(), "units", "um");
+    }
   }
 
   const int deflate = options.compression;
