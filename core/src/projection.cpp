@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "nmsim/core/modulation.hpp"
 #include "nmsim/core/rng.hpp"
 
 namespace nmsim {
@@ -213,9 +214,30 @@ std::size_t Projection::synapse_count() const {
   return n;
 }
 
+bool Projection::modulate(const std::string& aspect, const ModulationMap* map) {
+  if (aspect != "gain") return false;
+  gain_map_ = map;
+  gain_.assign(target_->size(), 1.0);
+  return true;
+}
+
+void Projection::end_window(Step w1) {
+  if (!gain_map_) return;
+  // Value over the last step of the window just simulated: its pieces are still current.
+  const Step k = w1 - 1;
+  if (gain_map_->uniform())
+    std::fill(gain_.begin(), gain_.end(), gain_map_->value(k));
+  else
+    for (std::size_t j = 0; j < gain_.size(); ++j) gain_[j] = gain_map_->value(k, j);
+}
+
 void Projection::deliver(int tid, std::span<const Spike> spikes) {
   SynapseCsr& c = csr_[static_cast<std::size_t>(tid)];
   if (c.size() == 0) return;
+  if (gain_map_) {
+    deliver_scaled(tid, spikes);
+    return;
+  }
   InputBuffers& in = target_->inputs();
   double* const ring = in.ring(static_cast<std::size_t>(port_));
   const std::size_t n = target_->size();
@@ -233,6 +255,23 @@ void Projection::deliver(int tid, std::span<const Spike> spikes) {
       std::size_t slot = base + d[q];
       if (slot >= slots) slot -= slots;
       ring[slot * n + tgt[q]] += w[q];
+    }
+  }
+}
+
+void Projection::deliver_scaled(int tid, std::span<const Spike> spikes) {
+  SynapseCsr& c = csr_[static_cast<std::size_t>(tid)];
+  InputBuffers& in = target_->inputs();
+  double* const ring = in.ring(static_cast<std::size_t>(port_));
+  const std::size_t n = target_->size(), slots = in.slots();
+  const std::uint32_t src = source_->index();
+  for (const Spike& s : spikes) {
+    if (s.population != src) continue;
+    const std::size_t base = in.slot_of(s.step + 1);
+    for (std::uint64_t q = c.row[s.neuron], end = c.row[s.neuron + 1]; q < end; ++q) {
+      std::size_t slot = base + c.delay[q];
+      if (slot >= slots) slot -= slots;
+      ring[slot * n + c.target[q]] += c.weight[q] * gain_[c.target[q]];
     }
   }
 }

@@ -186,6 +186,61 @@ Modulator& Simulation::add(std::unique_ptr<Modulator> modulator) {
   return *modulators_.back();
 }
 
+ModulationMap& Simulation::add_modulation(ModulationMap map, const std::string& key) {
+  if (prepared_) throw ConfigError({}, key, "cannot add a modulation after the first run");
+  const std::string& target = map.target();
+  const auto first = target.find('.');
+  const auto last = target.rfind('.');
+  if (first == std::string::npos || first == last)
+    throw ConfigError({}, key + ".target",
+                      fmt::format("expected \"population.<name>.<aspect>\" or \"projection.<name>.<aspect>\", found \"{}\"", target));
+  const std::string kind = target.substr(0, first), name = target.substr(first + 1, last - first - 1),
+                    aspect = target.substr(last + 1);
+  Population* probed = nullptr;  // whose neurons' positions spatial terms are read at
+  auto owned_map = std::make_unique<ModulationMap>(std::move(map));
+  ModulationMap* m = owned_map.get();
+  if (kind == "population") {
+    if (!has_population(name))
+      throw ConfigError({}, key + ".target", fmt::format("expected the name of a population, found \"{}\"", name));
+    Population& pop = population(name);
+    gating_.resize(populations_.size());
+    PopulationGating& g = gating_[pop.index()];
+    const ModulationMap** slot = aspect == "gain" ? &g.gain : aspect == "v_th" ? &g.v_th : aspect == "i_bias" ? &g.i_bias : nullptr;
+    if (!slot)
+      throw ConfigError({}, key + ".target",
+                        fmt::format("expected a population aspect gain, v_th or i_bias, found \"{}\"", aspect));
+    if (aspect == "v_th" && !pop.has_threshold())
+      throw ConfigError({}, key + ".target", fmt::format("model {} has no threshold to shift", pop.model()));
+    if (*slot) throw ConfigError({}, key + ".target", fmt::format("{} is modulated already: put all terms in one [[modulation]]", target));
+    *slot = m;
+    probed = &pop;
+  } else if (kind == "projection") {
+    Projection* proj = nullptr;
+    for (auto& p : projections_)
+      if (p->name() == name) proj = p.get();
+    if (!proj) throw ConfigError({}, key + ".target", fmt::format("expected the name of a projection, found \"{}\"", name));
+    if (!proj->modulate(aspect, m))
+      throw ConfigError({}, key + ".target",
+                        fmt::format("projection {} has no modulable aspect \"{}\" (gain; learning_rate, third_factor, "
+                                    "a_plus, a_minus with a rule that has them)",
+                                    name, aspect));
+    probed = &proj->target();
+  } else {
+    throw ConfigError({}, key + ".target", fmt::format("expected a target starting with population. or projection., found \"{}\"", target));
+  }
+  for (auto& term : m->terms()) {
+    if (!term.modulator->spatial()) continue;
+    if (probed->positions().empty())
+      throw ConfigError({}, key + ".terms",
+                        fmt::format("modulator {} is a spatial field: population {} needs positions", term.modulator->name(),
+                                    probed->name()));
+    term.probe.clear();
+    for (const auto& p : probed->positions()) term.probe.push_back(term.modulator->add_probe(p));
+  }
+  modulations_.push_back(std::move(owned_map));
+  return *m;
+}
+
 Modulator& Simulation::modulator(const std::string& name) const {
   for (const auto& m : modulators_)
     if (m->name() == name) return *m;
@@ -259,6 +314,9 @@ void Simulation::prepare() {
   }
   for (auto& s : stimuli_) s->prepare(dt, options_.seed);
   for (auto& p : projections_) p->prepare_plasticity(*this);
+  gating_.resize(populations_.size());
+  for (const auto& pop : populations_)
+    if (gating_[pop->index()].v_th) gating_[pop->index()].shift.assign(pop->size(), 0.0);
   prepared_ = true;
   for (Observer* o : observers_) o->prepare(*this);
 }
@@ -285,6 +343,30 @@ void Simulation::finish(bool completed) {
 
 const std::vector<std::uint64_t>& Simulation::spike_counts(const std::string& name) const {
   return spike_counts_.at(population(name).index());
+}
+
+void Simulation::apply_gating(PopulationGating& g, Step k, Range r, std::size_t n_ports, InputView& in) {
+  // Gain scales everything that arrives on the ports this step; bias adds to the held current.
+  if (g.gain) {
+    const bool uni = g.gain->uniform();
+    const double g0 = uni ? g.gain->value(k) : 1.0;
+    for (std::size_t q = 0; q < n_ports; ++q) {
+      double* x = const_cast<double*>(in.port[q]);
+      for (std::size_t i = r.begin; i < r.end; ++i) x[i] *= uni ? g0 : g.gain->value(k, i);
+    }
+  }
+  if (g.i_bias) {
+    double* x = const_cast<double*>(in.i_ext);
+    const bool uni = g.i_bias->uniform();
+    const double b0 = uni ? g.i_bias->value(k) : 0.0;
+    for (std::size_t i = r.begin; i < r.end; ++i) x[i] += uni ? b0 : g.i_bias->value(k, i);
+  }
+  if (g.v_th) {
+    const bool uni = g.v_th->uniform();
+    const double s0 = uni ? g.v_th->value(k) : 0.0;
+    for (std::size_t i = r.begin; i < r.end; ++i) g.shift[i] = uni ? s0 : g.v_th->value(k, i);
+    in.v_th_shift = g.shift.data();
+  }
 }
 
 void Simulation::run_window_loop(Step end) {
@@ -347,6 +429,8 @@ void Simulation::run_window_loop(Step end) {
           for (std::size_t q = 0; q < kinds.size(); ++q)
             in.port[q] = buf.slot(q, kinds[q] == PortKind::jump ? k + 1 : k);
           in.i_ext = buf.i_ext();
+          PopulationGating& g = gating_[pop->index()];
+          if (g.gain || g.i_bias || g.v_th) apply_gating(g, k, r, kinds.size(), in);
           pop->update(UpdateContext{k, options_.dt, options_.seed}, r, in, sink);
           if (!into.empty()) {
             const std::span<const Spike> fired(sink.spikes().data() + first_spike, sink.spikes().size() - first_spike);
@@ -388,6 +472,7 @@ void Simulation::run_window_loop(Step end) {
         }
         stop = error != nullptr || stop_requested_ != 0;
         // The next window begins here, in the same single section: one barrier less per window.
+        for (auto& p : projections_) p->end_window(w1);
         if (!stop && w1 < end) begin_window(w1, std::min<Step>(w1 + min_delay_, end));
       }
       // Deliver one emission step at a time: each target then receives its inputs in the order

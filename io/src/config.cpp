@@ -14,9 +14,9 @@ namespace nmsim::io {
 
 namespace {
 
-const std::vector<std::string> kTopLevel = {"simulation", "output",   "population", "projection",
-                                           "plasticity", "modulator", "stimulus",   "record"};
-const std::vector<std::string> kLater = {"modulation", "task"};
+const std::vector<std::string> kTopLevel = {"simulation", "output",    "population", "projection", "plasticity",
+                                           "modulator",  "modulation", "stimulus",   "record"};
+const std::vector<std::string> kLater = {"task"};
 
 std::string node_type(const toml::node& n) {
   switch (n.type()) {
@@ -59,6 +59,19 @@ struct Config::Impl {
   };
   std::vector<Plast> plasticity;
   std::vector<ModulatorSpec> modulators;
+  struct Gate {
+    std::string name, target, path;
+    bool product = true;
+    double base = 1.0;
+    struct Term {
+      std::string modulator;
+      Receptor receptor;
+      std::string path;
+    };
+    std::vector<Term> terms;
+  };
+  std::vector<Gate> gates;
+  void read_modulation(const toml::table& t, const std::string& path, std::size_t index);
   struct Stim {
     std::string name, kind, target, path;
     ParamTable table;
@@ -467,6 +480,50 @@ void Config::Impl::read_stimulus(const toml::table& t, const std::string& path) 
   stims.push_back(std::move(s));
 }
 
+void Config::Impl::read_modulation(const toml::table& t, const std::string& path, std::size_t index) {
+  const ParamTable m = flat(t, path, {"terms"});
+  m.reject_unknown({"name", "target", "combine", "base", "terms"});
+  Gate g;
+  g.name = m.string("name", fmt::format("modulation_{}", index));
+  g.path = path;
+  g.target = m.string("target");
+  g.product = m.choice("combine", "product", {"product", "sum"}) == "product";
+  g.base = m.number("base", g.product ? 1.0 : 0.0);
+  positions["modulation." + g.name] = pos(t, path);
+  positions["modulation." + g.name + ".target"] = m.pos_of("target");
+  const toml::node* terms = t.get("terms");
+  if (!terms) throw ConfigError(pos(t, path), path + ".terms", "required key is missing (terms = [{ modulator = ..., receptor = ... }])");
+  remember(*terms, path + ".terms");
+  positions["modulation." + g.name + ".terms"] = pos(*terms, path + ".terms");
+  const toml::array* a = terms->as_array();
+  if (!a || a->empty()) fail(*terms, path + ".terms", "expected a non-empty array of { modulator = ..., receptor = ... } tables");
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string tp = fmt::format("{}.terms[{}]", path, i);
+    if (!(*a)[i].is_table()) fail((*a)[i], tp, fmt::format("expected a table, found {}", node_type((*a)[i])));
+    const ParamTable tt = flat(*(*a)[i].as_table(), tp);
+    tt.reject_unknown({"modulator", "receptor", "ec50", "n", "emax", "sign"});
+    Gate::Term term;
+    term.path = tp;
+    term.modulator = tt.string("modulator");
+    if (tt.has("receptor")) {
+      const std::string r = tt.string("receptor");
+      if (!Receptor::preset(r, term.receptor))
+        tt.fail("receptor", fmt::format("expected one of the receptor presets {}, found \"{}\"", fmt::join(Receptor::presets(), ", "), r));
+    } else if (!tt.has("ec50")) {
+      tt.fail("receptor", "expected a receptor preset (receptor = \"D1\", ...) or its constants (ec50, n, emax, sign)");
+    }
+    term.receptor.ec50 = tt.number("ec50", term.receptor.ec50, Check::positive);
+    term.receptor.n = tt.number("n", term.receptor.n, Check::positive);
+    term.receptor.emax = tt.number("emax", term.receptor.emax);
+    term.receptor.sign = tt.number("sign", term.receptor.sign);
+    if (term.receptor.sign != 1.0 && term.receptor.sign != -1.0)
+      tt.fail("sign", fmt::format("expected +1 or -1, found {}", term.receptor.sign));
+    positions["modulation." + g.name + ".terms." + term.modulator] = tt.pos_of("modulator");
+    g.terms.push_back(std::move(term));
+  }
+  gates.push_back(std::move(g));
+}
+
 void Config::Impl::read_plasticity(const toml::table& t, const std::string& path) {
   Plast pl;
   pl.table = flat(t, path);
@@ -600,6 +657,8 @@ void Config::Impl::read() {
   each_element("modulator", [&](const toml::table& t, const std::string& p, std::size_t) { read_modulator(t, p); });
   each_element("plasticity", [&](const toml::table& t, const std::string& p, std::size_t) { read_plasticity(t, p); });
   each_element("projection", [&](const toml::table& t, const std::string& p, std::size_t) { read_projection(t, p); });
+  each_element(
+      "modulation", [&](const toml::table& t, const std::string& p, std::size_t i) { read_modulation(t, p, i); }, false);
   each_element("stimulus", [&](const toml::table& t, const std::string& p, std::size_t) { read_stimulus(t, p); });
   each_element(
       "record", [&](const toml::table& t, const std::string& p, std::size_t i) { read_record(t, p, i); }, false);
@@ -691,6 +750,18 @@ void Config::build(Simulation& sim, const Registry& registry) const {
         spec.plasticity = it->second;
       }
       sim.connect(std::move(spec));
+    }
+    for (const auto& g : impl_->gates) {
+      std::vector<ModulationTerm> terms;
+      for (const auto& term : g.terms) {
+        if (!sim.has_modulator(term.modulator))
+          throw ConfigError({}, "modulation." + g.name + ".terms." + term.modulator,
+                            fmt::format("expected the name of a modulator, found \"{}\"", term.modulator));
+        terms.push_back({&sim.modulator(term.modulator), term.receptor, {}});
+      }
+      sim.add_modulation(ModulationMap(g.target, g.product ? ModulationMap::Combine::product : ModulationMap::Combine::sum,
+                                       g.base, std::move(terms)),
+                         "modulation." + g.name);
     }
     for (const auto& s : impl_->stims) {
       const ParamTable& t = s.table;

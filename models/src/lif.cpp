@@ -109,6 +109,7 @@ void Lif::update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSi
   const double* const ext = in.i_ext;
   const double* const w_ex = in.port[0];
   const double* const w_in = in.port[1];
+  const double* const sh = in.v_th_shift;  // modulated threshold shift (mV) or null
   const double e_l = p_.e_l, v_th = p_.v_th, v_reset = p_.v_reset, i_e = p_.i_e;
   const std::uint32_t pop = index();
   if (p_.synapse == LifParams::Synapse::exp) {
@@ -121,7 +122,7 @@ void Lif::update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSi
         --refr[i];
       iex[i] = iex[i] * p11ex_ + w_ex[i];
       iin[i] = iin[i] * p11in_ + w_in[i];
-      if (v[i] >= v_th) {
+      if (v[i] >= v_th + (sh ? sh[i] : 0.0)) {
         refr[i] = ref_steps_;
         v[i] = v_reset;
         out.push(ctx.step, pop, static_cast<NeuronIndex>(i));
@@ -134,7 +135,7 @@ void Lif::update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSi
       } else {
         --refr[i];
       }
-      if (v[i] >= v_th) {
+      if (v[i] >= v_th + (sh ? sh[i] : 0.0)) {
         refr[i] = ref_steps_;
         v[i] = v_reset;
         out.push(ctx.step, pop, static_cast<NeuronIndex>(i));

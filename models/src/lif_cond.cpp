@@ -127,6 +127,7 @@ void LifCond::update_exponential(const UpdateContext& ctx, Range r, const InputV
   const double* const i_ext = in.i_ext;
   const double* const w_ex = in.port[0];
   const double* const w_in = in.port[1];
+  const double* const sh = in.v_th_shift;  // modulated threshold shift (mV) or null
   const double g_l = p_.g_l, gl_el = p_.g_l * p_.e_l, e_ex = p_.e_ex, e_in = p_.e_in, i_e = p_.i_e;
   const double m_ex = mean_ex_, m_in = mean_in_, h_c = h_over_c_;
   const double d_ex = decay_ex_, d_in = decay_in_, v_th = p_.v_th, v_reset = p_.v_reset;
@@ -142,7 +143,7 @@ void LifCond::update_exponential(const UpdateContext& ctx, Range r, const InputV
     refr[i] = rf != 0 ? rf - 1 : 0;
     gex[i] = gex[i] * d_ex + w_ex[i];
     gin[i] = gin[i] * d_in + w_in[i];
-    if (v[i] >= v_th) [[unlikely]] {
+    if (v[i] >= v_th + (sh ? sh[i] : 0.0)) [[unlikely]] {
       refr[i] = ref_steps_;
       v[i] = v_reset;
       out.push(ctx.step, pop, static_cast<NeuronIndex>(i));
@@ -210,13 +211,14 @@ void LifCond::update(const UpdateContext& ctx, Range r, const InputView& in, Spi
   std::int32_t* const refr = refractory_.data();
   const double* const w_ex = in.port[0];
   const double* const w_in = in.port[1];
+  const double* const sh = in.v_th_shift;  // modulated threshold shift (mV) or null
   const double v_th = p_.v_th, v_reset = p_.v_reset;
   const std::uint32_t pop = index();
   for (std::size_t i = r.begin; i < r.end; ++i) {
     if (refr[i] != 0) --refr[i];
     gex[i] = gex[i] * decay_ex_ + w_ex[i];
     gin[i] = gin[i] * decay_in_ + w_in[i];
-    if (v[i] >= v_th) {
+    if (v[i] >= v_th + (sh ? sh[i] : 0.0)) {
       refr[i] = ref_steps_;
       v[i] = v_reset;
       out.push(ctx.step, pop, static_cast<NeuronIndex>(i));

@@ -140,8 +140,37 @@ void StdpEligibility::prepare_window(Step w0, Step w1) {
     Frame& f = frames_.back();
     // Invariant: G_n is known up to step k.
     const double weight = std::exp(-static_cast<double>(k - f.t0) * dt_ * inv_tau_c);
-    f.g.push_back(f.g.back() + weight * m_->piece(k).weighted_integral(p_.baseline, dt_, inv_tau_c));
+    // A gated third factor is held over the step; the modulator's own pieces are exact.
+    const LevelPiece piece = third_ ? LevelPiece{third_->value(k), 0.0, 0.0} : m_->piece(k);
+    const double rate = lr_ ? lr_->value(k) : 1.0;
+    f.g.push_back(f.g.back() + rate * weight * piece.weighted_integral(p_.baseline, dt_, inv_tau_c));
   }
+  win0_ = w0;
+  if (ap_) {
+    apw_.resize(static_cast<std::size_t>(w1 - w0));
+    for (Step k = w0; k < w1; ++k) apw_[static_cast<std::size_t>(k - w0)] = ap_->value(k);
+  }
+  if (am_) {
+    amw_.resize(static_cast<std::size_t>(w1 - w0));
+    for (Step k = w0; k < w1; ++k) amw_[static_cast<std::size_t>(k - w0)] = am_->value(k);
+  }
+}
+
+bool StdpEligibility::modulate(const std::string& aspect, const ModulationMap* map) {
+  const ModulationMap** slot = aspect == "third_factor"    ? &third_
+                               : aspect == "learning_rate" ? &lr_
+                               : aspect == "a_plus"        ? &ap_
+                               : aspect == "a_minus"       ? &am_
+                                                           : nullptr;
+  if (!slot) return false;
+  for (const auto& t : const_cast<ModulationMap*>(map)->terms())
+    if (t.modulator->spatial())
+      throw ConfigError({}, "modulation." + map->target(),
+                        fmt::format("{} of stdp_eligibility can be gated by well-mixed modulators only in this version "
+                                    "({} is a spatial field)",
+                                    aspect, t.modulator->name()));
+  *slot = map;
+  return true;
 }
 
 void register_plasticity(Registry& registry) {

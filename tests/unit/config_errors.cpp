@@ -160,8 +160,8 @@ TEST_CASE("config: distributions are checked against the parameter's range") {
 }
 
 TEST_CASE("config: features of later versions are refused clearly, not ignored") {
-  const std::string e = error_of(std::string(kBase) + "\n[[modulation]]\ntarget = \"x\"\n");
-  CHECK_THAT(e, Catch::Contains("modulation") && Catch::Contains("not available"));
+  const std::string e = error_of(std::string(kBase) + "\n[[task]]\nname = \"x\"\n");
+  CHECK_THAT(e, Catch::Contains("task") && Catch::Contains("not available"));
 }
 
 TEST_CASE("config: plasticity, modulators and rewards build; their errors are positioned") {
@@ -202,4 +202,25 @@ amount = 0.5
              Catch::Contains("stimulus.reward.target") && Catch::Contains("modulator"));
   CHECK_THAT(error_of(replace(plastic, "tau = 200.0", "tau = 200.0, vmax = 1.0")),
              Catch::Contains("modulator.DA.uptake.vmax") && Catch::Contains("unknown key"));
+  // Gating: many-to-one terms onto a population and a projection; errors name the key.
+  const std::string gated = replace(plastic, "delay = 1.5\n", "delay = 1.5\nplasticity = \"three\"\n") + R"(
+[[modulation]]
+name = "arousal"
+target = "population.exc.gain"
+combine = "product"
+terms = [ { modulator = "DA", receptor = "D1" }, { modulator = "DA", ec50 = 0.2, n = 2.0, emax = 0.5, sign = -1 } ]
+
+[[modulation]]
+name = "lr"
+target = "projection.ee.learning_rate"
+terms = [ { modulator = "DA", receptor = "D2", emax = 3.0 } ]
+)";
+  REQUIRE(error_of(gated) == "");
+  CHECK_THAT(error_of(replace(gated, "receptor = \"D2\"", "receptor = \"D3\"")),
+             Catch::Contains("modulation.lr.terms[0].receptor") && Catch::Contains("D1") && Catch::Contains("\"D3\""));
+  CHECK_THAT(error_of(replace(gated, "population.exc.gain", "population.exc.colour")),
+             Catch::Contains("net.toml:") && Catch::Contains("modulation.arousal.target") && Catch::Contains("gain, v_th or i_bias"));
+  CHECK_THAT(error_of(replace(gated, "projection.ee.learning_rate", "projection.ee.tau")),
+             Catch::Contains("modulation.lr.target") && Catch::Contains("no modulable aspect"));
+  CHECK_THAT(error_of(replace(gated, "sign = -1", "sign = -2")), Catch::Contains("sign") && Catch::Contains("+1 or -1"));
 }

@@ -49,6 +49,7 @@ struct InputView {
   static constexpr int kMaxPorts = 4;
   const double* port[kMaxPorts] = {};  // per port, summed weights arriving now (port units)
   const double* i_ext = nullptr;       // pA, constant over the step
+  const double* v_th_shift = nullptr;  // mV added to the threshold over the step; null = none
 };
 
 /// Spikes found by one thread, in the order (step, population, neuron).
@@ -98,6 +99,8 @@ class Population {
   virtual std::vector<std::string> variables() const = 0;
   /// View of one state variable; throws ConfigError for an unknown name.
   virtual VarView variable(std::string_view name) const = 0;
+  /// Whether update() honours InputView::v_th_shift (models with an explicit threshold).
+  virtual bool has_threshold() const { return false; }
   /// Called once before the first step: set derived constants and initial state. `seed` keys the
   /// random initial values (streams "init/<population>/<variable>", id = neuron).
   virtual void prepare(double dt, std::uint64_t seed) = 0;

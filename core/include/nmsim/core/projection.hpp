@@ -77,6 +77,13 @@ class Projection {
   virtual void prepare_window(Step /*w0*/, Step /*w1*/) {}
   /// Every thread, at the start of each window [w0, w1), before its steps.
   virtual void begin_window(int /*tid*/, Step /*w0*/, Step /*w1*/) {}
+  /// Attach a modulation map to an aspect of this projection ("gain", "learning_rate",
+  /// "third_factor", "a_plus", "a_minus"); false if the projection has no such aspect.
+  /// Static projections support "gain" (a factor on transmitted weights, per target neuron,
+  /// evaluated at the end of the window in which the spike was emitted).
+  virtual bool modulate(const std::string& aspect, const class ModulationMap* map);
+  /// One thread, at the end of each window (before the next begins): refresh modulated values.
+  virtual void end_window(Step w1);
   /// Every thread: bring the state of its synapses up to synapse time t_a (lazy rules update
   /// weights only at events); called before weights are read, e.g. by a recorder.
   virtual void synchronize(int /*tid*/, Step /*a*/) {}
@@ -101,6 +108,7 @@ class Projection {
   std::vector<Synapse> synapses() const;
 
  protected:
+  void deliver_scaled(int tid, std::span<const Spike> spikes);
   SynapseCsr& mutable_csr(int tid) { return csr_[static_cast<std::size_t>(tid)]; }
   /// Time step the synapses were built for (ms); valid after build().
   double build_dt() const { return build_dt_; }
@@ -112,6 +120,8 @@ class Projection {
   int port_;
   std::vector<SynapseCsr> csr_;
   double build_dt_ = 0.0;
+  const class ModulationMap* gain_map_ = nullptr;
+  std::vector<double> gain_;  // per target neuron, when gain_map_ is set
 };
 
 }  // namespace nmsim

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "nmsim/core/modulation.hpp"
 #include "nmsim/core/modulator.hpp"
 #include "nmsim/core/observer.hpp"
 #include "nmsim/core/population.hpp"
@@ -71,6 +72,13 @@ class Simulation {
   Modulator& modulator(const std::string& name) const;
   bool has_modulator(const std::string& name) const;
   const std::vector<std::unique_ptr<Modulator>>& modulators() const { return modulators_; }
+  /// Gate a target by modulators through receptors (core/modulation.hpp). `target` is
+  /// "population.<name>.gain" (factor on all input arriving on its ports), ".v_th" (mV added to
+  /// the threshold), ".i_bias" (pA added to the input current), or "projection.<name>.<aspect>"
+  /// (aspects the projection supports: "gain" always; "learning_rate", "third_factor", "a_plus",
+  /// "a_minus" for plasticity rules that have them). Spatial modulators are probed at the target
+  /// neurons' positions. `key` names the request in errors. Before the first run.
+  ModulationMap& add_modulation(ModulationMap map, const std::string& key = "modulation");
   /// Observers are not owned; they must outlive the runs they watch.
   void add_observer(Observer& observer);
 
@@ -111,6 +119,8 @@ class Simulation {
 
  private:
   void run_window_loop(Step end);
+  struct PopulationGating;
+  void apply_gating(PopulationGating& g, Step k, Range r, std::size_t n_ports, InputView& in);
   SimulationOptions options_;
   int threads_ = 1;
   bool prepared_ = false;
@@ -121,6 +131,14 @@ class Simulation {
   std::vector<std::unique_ptr<Projection>> projections_;
   std::vector<std::unique_ptr<Stimulus>> stimuli_;
   std::vector<std::unique_ptr<Modulator>> modulators_;
+  std::vector<std::unique_ptr<ModulationMap>> modulations_;
+  struct PopulationGating {
+    const ModulationMap* gain = nullptr;
+    const ModulationMap* v_th = nullptr;
+    const ModulationMap* i_bias = nullptr;
+    std::vector<double> shift;  // v_th shift per neuron, written by the owning thread
+  };
+  std::vector<PopulationGating> gating_;
   std::vector<Observer*> observers_;
   std::vector<std::vector<std::uint64_t>> spike_counts_;
   std::vector<std::vector<std::uint64_t>> out_degree_;  // per population, per neuron: synapses out

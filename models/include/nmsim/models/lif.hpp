@@ -53,6 +53,7 @@ class Lif : public Population {
   std::string_view model() const override { return "lif"; }
   std::vector<PortInfo> ports() const override;
   std::vector<std::string> variables() const override;
+  bool has_threshold() const override { return true; }
   VarView variable(std::string_view name) const override;
   void prepare(double dt, std::uint64_t seed) override;
   void update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSink& out) override;

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "nmsim/core/modulation.hpp"
 #include "nmsim/core/projection.hpp"
 #include "nmsim/core/simulation.hpp"
 
@@ -104,6 +105,16 @@ class PlasticProjection : public Projection {
     if constexpr (requires(Rule& r) { r.prepare_window(w0, w1); }) rule_.prepare_window(w0, w1);
   }
 
+  bool modulate(const std::string& aspect, const ModulationMap* map) override {
+    if (aspect == "gain") {
+      gain_map_ = map;
+      return true;
+    }
+    if constexpr (requires(Rule& r, const std::string& s, const ModulationMap* m) { r.modulate(s, m); })
+      return rule_.modulate(aspect, map);
+    return false;
+  }
+
   void synchronize(int tid, Step a) override {
     // Only lazy rules (weights that drift between events) have anything to do.
     if constexpr (requires(Rule& r, typename Rule::SynState& s, std::uint64_t q, double& w) { r.advance(s, q, a, w); }) {
@@ -135,7 +146,7 @@ class PlasticProjection : public Projection {
       for (std::uint64_t q : pre) {
         const NeuronIndex j = c.target[q];
         rule_.on_pre(s.syn, q, post_, j, a, c.weight[q]);
-        ring[j] += c.weight[q];
+        ring[j] += gain_map_ ? c.weight[q] * gain_map_->value(k, j) : c.weight[q];
       }
       pre.clear();
     }
@@ -185,6 +196,7 @@ class PlasticProjection : public Projection {
   }
 
   Rule rule_;
+  const ModulationMap* gain_map_ = nullptr;  // synaptic gain per target neuron, at arrival
   double dend_ms_;
   DelaySteps dend_ = 0;
   double dt_ = 0.1;

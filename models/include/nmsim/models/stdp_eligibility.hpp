@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "nmsim/core/modulation.hpp"
 #include "nmsim/core/modulator.hpp"
 #include "nmsim/core/params.hpp"
 #include "nmsim/core/projection.hpp"
@@ -88,14 +89,14 @@ class StdpEligibility {
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
     advance(s, q, a, w);
     const double y = post.y[j] * decay(a - post.t_y[j], p_.tau_minus);
-    s.c[q] -= p_.a_minus * y;
+    s.c[q] -= p_.a_minus * factor(am_, amw_, a) * y;
     const double x = s.x[q] * decay(a - s.t_x[q], p_.tau_plus);
     s.x[q] = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : x + 1.0;
     s.t_x[q] = a;
   }
   void on_post_synapse(SynState& s, std::uint64_t q, PostState&, NeuronIndex, Step a, double& w) const {
     advance(s, q, a, w);
-    s.c[q] += p_.a_plus * s.x[q] * decay(a - s.t_x[q], p_.tau_plus);
+    s.c[q] += p_.a_plus * factor(ap_, apw_, a) * s.x[q] * decay(a - s.t_x[q], p_.tau_plus);
   }
   void on_post_neuron(PostState& post, NeuronIndex j, Step a) const {
     const double y = post.y[j] * decay(a - post.t_y[j], p_.tau_minus);
@@ -121,7 +122,26 @@ class StdpEligibility {
   /// Frame length in steps (for tests).
   Step interval_steps() const { return interval_steps_; }
 
+  /// Gating by modulators (core/modulation.hpp), uniform maps only: "third_factor" replaces
+  /// m(t) by the map's value (held per step), "learning_rate" multiplies eta, "a_plus"/"a_minus"
+  /// multiply the tag increments. Returns false for other aspects.
+  bool modulate(const std::string& aspect, const ModulationMap* map);
+
  private:
+  // Per-step factor of the window for an event at synapse time a (the step that ends at a).
+  double factor(const ModulationMap* map, const std::vector<double>& w, Step a) const {
+    if (!map) return 1.0;
+    Step i = a - 1 - win0_;
+    if (i < 0) i = 0;
+    if (i >= static_cast<Step>(w.size())) i = static_cast<Step>(w.size()) - 1;
+    return w[static_cast<std::size_t>(i)];
+  }
+  const ModulationMap* third_ = nullptr;
+  const ModulationMap* lr_ = nullptr;
+  const ModulationMap* ap_ = nullptr;
+  const ModulationMap* am_ = nullptr;
+  Step win0_ = 0;
+  std::vector<double> apw_, amw_;
   struct Frame {
     Step t0;                 // T_n
     std::vector<double> g;   // g[i] = G_n at step T_n + i (uM ms), i <= interval_steps_
