@@ -205,12 +205,18 @@ ModulationMap& Simulation::add_modulation(ModulationMap map, const std::string& 
     Population& pop = population(name);
     gating_.resize(populations_.size());
     PopulationGating& g = gating_[pop.index()];
-    const ModulationMap** slot = aspect == "gain" ? &g.gain : aspect == "v_th" ? &g.v_th : aspect == "i_bias" ? &g.i_bias : nullptr;
+    const ModulationMap** slot = aspect == "gain"         ? &g.gain
+                                 : aspect == "v_th"       ? &g.v_th
+                                 : aspect == "i_bias"     ? &g.i_bias
+                                 : aspect == "adaptation" ? &g.adaptation
+                                                          : nullptr;
     if (!slot)
       throw ConfigError({}, key + ".target",
-                        fmt::format("expected a population aspect gain, v_th or i_bias, found \"{}\"", aspect));
+                        fmt::format("expected a population aspect gain, v_th, i_bias or adaptation, found \"{}\"", aspect));
     if (aspect == "v_th" && !pop.has_threshold())
       throw ConfigError({}, key + ".target", fmt::format("model {} has no threshold to shift", pop.model()));
+    if (aspect == "adaptation" && !pop.has_adaptation())
+      throw ConfigError({}, key + ".target", fmt::format("model {} has no spike-triggered adaptation", pop.model()));
     if (*slot) throw ConfigError({}, key + ".target", fmt::format("{} is modulated already: put all terms in one [[modulation]]", target));
     *slot = m;
     probed = &pop;
@@ -315,8 +321,11 @@ void Simulation::prepare() {
   for (auto& s : stimuli_) s->prepare(dt, options_.seed);
   for (auto& p : projections_) p->prepare_plasticity(*this);
   gating_.resize(populations_.size());
-  for (const auto& pop : populations_)
-    if (gating_[pop->index()].v_th) gating_[pop->index()].shift.assign(pop->size(), 0.0);
+  for (const auto& pop : populations_) {
+    PopulationGating& g = gating_[pop->index()];
+    if (g.v_th) g.shift.assign(pop->size(), 0.0);
+    if (g.adaptation) g.adapt.assign(pop->size(), 1.0);
+  }
   prepared_ = true;
   for (Observer* o : observers_) o->prepare(*this);
 }
@@ -366,6 +375,12 @@ void Simulation::apply_gating(PopulationGating& g, Step k, Range r, std::size_t 
     const double s0 = uni ? g.v_th->value(k) : 0.0;
     for (std::size_t i = r.begin; i < r.end; ++i) g.shift[i] = uni ? s0 : g.v_th->value(k, i);
     in.v_th_shift = g.shift.data();
+  }
+  if (g.adaptation) {
+    const bool uni = g.adaptation->uniform();
+    const double a0 = uni ? g.adaptation->value(k) : 1.0;
+    for (std::size_t i = r.begin; i < r.end; ++i) g.adapt[i] = uni ? a0 : g.adaptation->value(k, i);
+    in.adaptation = g.adapt.data();
   }
 }
 
@@ -430,7 +445,7 @@ void Simulation::run_window_loop(Step end) {
             in.port[q] = buf.slot(q, kinds[q] == PortKind::jump ? k + 1 : k);
           in.i_ext = buf.i_ext();
           PopulationGating& g = gating_[pop->index()];
-          if (g.gain || g.i_bias || g.v_th) apply_gating(g, k, r, kinds.size(), in);
+          if (g.gain || g.i_bias || g.v_th || g.adaptation) apply_gating(g, k, r, kinds.size(), in);
           pop->update(UpdateContext{k, options_.dt, options_.seed}, r, in, sink);
           if (!into.empty()) {
             const std::span<const Spike> fired(sink.spikes().data() + first_spike, sink.spikes().size() - first_spike);

@@ -203,11 +203,12 @@ void Izhikevich::update(const UpdateContext& ctx, Range r, const InputView& in, 
     }
   }
   const double v_peak = p_.v_peak, c = p_.c, d = p_.d;
+  const double* const adapt = in.adaptation;  // modulated factor on d, or null
   const std::uint32_t pop = index();
   for (std::size_t i = r.begin; i < r.end; ++i) {
     if (!(x[2 * i] < v_peak)) {  // also catches a v that blew up to inf/NaN
       x[2 * i] = c;
-      x[2 * i + 1] += d;
+      x[2 * i + 1] += adapt ? d * adapt[i] : d;
       out.push(ctx.step, pop, static_cast<NeuronIndex>(i));
     }
   }

@@ -111,7 +111,7 @@ TEST_CASE("modulation: bad targets are clear errors") {
     return ModulationMap(target, ModulationMap::Combine::sum, 0.0, {{&da, Receptor{}, {}}});
   };
   CHECK_THROWS_WITH(sim.add_modulation(make("population.m.gain")), Catch::Contains("population") && Catch::Contains("\"m\""));
-  CHECK_THROWS_WITH(sim.add_modulation(make("population.n.colour")), Catch::Contains("gain, v_th or i_bias"));
+  CHECK_THROWS_WITH(sim.add_modulation(make("population.n.colour")), Catch::Contains("gain, v_th, i_bias or adaptation"));
   CHECK_THROWS_WITH(sim.add_modulation(make("projection.x.gain")), Catch::Contains("projection"));
   CHECK_THROWS_WITH(sim.add_modulation(make("n.gain")), Catch::Contains("population.<name>.<aspect>"));
   sim.add_modulation(make("population.n.gain"));
@@ -170,5 +170,32 @@ TEST_CASE("modulation: a gated learning rate scales the three-factor change exac
     CAPTURE(na, plain, gated);
     CHECK(gated / plain == Approx(factor).epsilon(1e-9));
     CHECK(rewarded_change(na, true, 3) == gated);
+  }
+}
+
+#include "nmsim/models/izhikevich.hpp"
+
+TEST_CASE("modulation: gated adaptation of an Izhikevich RS neuron changes its adaptation exactly as d * factor") {
+  // With factor f the model is the RS model with d -> f d: compare with that model directly.
+  for (double level : {0.0, 1.0, 3.0}) {
+    const double factor = 1.0 + (-1.0) * level / (1.0 + level);  // product of (1 + r), r = -C/(1+C)
+    auto count = [&](bool gated) {
+      Simulation sim({0.1, 1, 1});
+      models::IzhikevichParams p = models::IzhikevichParams::preset_params("RS");
+      if (!gated) p.d *= factor;
+      auto& n = sim.add_population<models::Izhikevich>("n", 1, p);
+      sim.add_stimulus<CurrentInput>("step", n, std::vector<double>{10.0}, std::vector<double>{10.0});
+      auto& pool5 = pool(sim, "5HT", level);
+      if (gated)
+        sim.add_modulation(ModulationMap("population.n.adaptation", ModulationMap::Combine::product, 1.0,
+                                         {{&pool5, Receptor{1.0, 1.0, 1.0, -1.0}, {}}}));
+      sim.run(500.0);
+      return std::make_pair(sim.spike_counts("n")[0], n.variable("u")[0]);
+    };
+    const auto gated = count(true), direct = count(false);
+    CAPTURE(level, factor, gated.first, direct.first);
+    CHECK(gated.first == direct.first);
+    CHECK(gated.second == Approx(direct.second).epsilon(1e-12));
+    CHECK(gated.first > 0);
   }
 }

@@ -219,7 +219,7 @@ terms = [ { modulator = "DA", receptor = "D2", emax = 3.0 } ]
   CHECK_THAT(error_of(replace(gated, "receptor = \"D2\"", "receptor = \"D3\"")),
              Catch::Contains("modulation.lr.terms[0].receptor") && Catch::Contains("D1") && Catch::Contains("\"D3\""));
   CHECK_THAT(error_of(replace(gated, "population.exc.gain", "population.exc.colour")),
-             Catch::Contains("net.toml:") && Catch::Contains("modulation.arousal.target") && Catch::Contains("gain, v_th or i_bias"));
+             Catch::Contains("net.toml:") && Catch::Contains("modulation.arousal.target") && Catch::Contains("gain, v_th, i_bias or adaptation"));
   CHECK_THAT(error_of(replace(gated, "projection.ee.learning_rate", "projection.ee.tau")),
              Catch::Contains("modulation.lr.target") && Catch::Contains("no modulable aspect"));
   CHECK_THAT(error_of(replace(gated, "sign = -1", "sign = -2")), Catch::Contains("sign") && Catch::Contains("+1 or -1"));

@@ -50,6 +50,7 @@ struct InputView {
   const double* port[kMaxPorts] = {};  // per port, summed weights arriving now (port units)
   const double* i_ext = nullptr;       // pA, constant over the step
   const double* v_th_shift = nullptr;  // mV added to the threshold over the step; null = none
+  const double* adaptation = nullptr;  // factor on spike-triggered adaptation; null = 1
 };
 
 /// Spikes found by one thread, in the order (step, population, neuron).
@@ -101,6 +102,8 @@ class Population {
   virtual VarView variable(std::string_view name) const = 0;
   /// Whether update() honours InputView::v_th_shift (models with an explicit threshold).
   virtual bool has_threshold() const { return false; }
+  /// Whether update() honours InputView::adaptation (models with spike-triggered adaptation).
+  virtual bool has_adaptation() const { return false; }
   /// Called once before the first step: set derived constants and initial state. `seed` keys the
   /// random initial values (streams "init/<population>/<variable>", id = neuron).
   virtual void prepare(double dt, std::uint64_t seed) = 0;

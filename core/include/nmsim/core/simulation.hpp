@@ -74,7 +74,8 @@ class Simulation {
   const std::vector<std::unique_ptr<Modulator>>& modulators() const { return modulators_; }
   /// Gate a target by modulators through receptors (core/modulation.hpp). `target` is
   /// "population.<name>.gain" (factor on all input arriving on its ports), ".v_th" (mV added to
-  /// the threshold), ".i_bias" (pA added to the input current), or "projection.<name>.<aspect>"
+  /// the threshold), ".i_bias" (pA added to the input current), ".adaptation" (factor on the
+  /// spike-triggered adaptation increment), or "projection.<name>.<aspect>"
   /// (aspects the projection supports: "gain" always; "learning_rate", "third_factor", "a_plus",
   /// "a_minus" for plasticity rules that have them). Spatial modulators are probed at the target
   /// neurons' positions. `key` names the request in errors. Before the first run.
@@ -136,7 +137,9 @@ class Simulation {
     const ModulationMap* gain = nullptr;
     const ModulationMap* v_th = nullptr;
     const ModulationMap* i_bias = nullptr;
+    const ModulationMap* adaptation = nullptr;
     std::vector<double> shift;  // v_th shift per neuron, written by the owning thread
+    std::vector<double> adapt;  // adaptation factor per neuron, likewise
   };
   std::vector<PopulationGating> gating_;
   std::vector<Observer*> observers_;

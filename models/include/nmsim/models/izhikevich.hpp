@@ -69,6 +69,7 @@ class Izhikevich : public Population {
   std::string_view model() const override { return "izhikevich"; }
   std::vector<PortInfo> ports() const override;
   std::vector<std::string> variables() const override;
+  bool has_adaptation() const override { return true; }
   VarView variable(std::string_view name) const override;
   void prepare(double dt, std::uint64_t seed) override;
   void update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSink& out) override;
