@@ -6,7 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -157,18 +157,24 @@ void print_summary(const nmsim::Simulation& sim, const std::string& file, double
   std::cout << fmt::format("synaptic events: {}\n", sim.synaptic_events());
 }
 
-int cmd_run(const Args& a) {
-  const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
+// The network a config describes, built with every model, rule and modulator this program knows.
+std::unique_ptr<nmsim::Simulation> build(const nmsim::io::Config& cfg) {
   nmsim::Registry registry;
   nmsim::models::register_models(registry);
   nmsim::modulators::register_modulators(registry);
-  std::optional<nmsim::Simulation> sim;
+  std::unique_ptr<nmsim::Simulation> sim;
   try {
-    sim.emplace(cfg.simulation_options());
+    sim = std::make_unique<nmsim::Simulation>(cfg.simulation_options());
   } catch (const nmsim::ConfigError& e) {
     cfg.rethrow_with_position(e);
   }
   cfg.build(*sim, registry);
+  return sim;
+}
+
+int cmd_run(const Args& a) {
+  const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
+  const std::unique_ptr<nmsim::Simulation> sim = build(cfg);
   const nmsim::io::OutputConfig& out = cfg.output();
   nmsim::io::Recorder recorder({out.file, out.flush_interval, out.compression},
                                {cfg.resolved_text(), sim->seed(), sim->dt(), cfg.duration(), sim->threads()});
@@ -189,7 +195,7 @@ int cmd_run(const Args& a) {
   nmsim::apps::Progress progress(cfg.duration());
   if (!a.quiet && isatty(STDERR_FILENO)) sim->add_observer(progress);
 
-  g_running = &*sim;
+  g_running = sim.get();
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const auto t0 = std::chrono::steady_clock::now();
@@ -225,16 +231,7 @@ int cmd_run(const Args& a) {
 
 int cmd_validate(const Args& a) {
   const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
-  nmsim::Registry registry;
-  nmsim::models::register_models(registry);
-  nmsim::modulators::register_modulators(registry);
-  std::optional<nmsim::Simulation> sim;
-  try {
-    sim.emplace(cfg.simulation_options());
-  } catch (const nmsim::ConfigError& e) {
-    cfg.rethrow_with_position(e);
-  }
-  cfg.build(*sim, registry);
+  const std::unique_ptr<nmsim::Simulation> sim = build(cfg);
   std::size_t neurons = 0;
   for (const auto& p : sim->populations()) neurons += p->size();
   std::cout << fmt::format("{}: valid ({} populations, {} neurons, {} projections, {} stimuli, {} records; "

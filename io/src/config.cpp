@@ -72,6 +72,8 @@ struct Config::Impl {
   };
   std::vector<Gate> gates;
   void read_modulation(const toml::table& t, const std::string& path, std::size_t index);
+  double record_interval(const ParamTable& r);
+  std::vector<std::uint64_t> which_ids(const toml::table& t, const std::string& path, const char* what);
   struct Stim {
     std::string name, kind, target, path;
     ParamTable table;
@@ -564,6 +566,32 @@ void Config::Impl::read_modulator(const toml::table& t, const std::string& path)
   modulators.push_back(std::move(m));
 }
 
+double Config::Impl::record_interval(const ParamTable& r) {
+  const double interval = r.number("interval", sim_options.dt, Check::positive);
+  const double steps = interval / sim_options.dt;
+  if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps) || steps < 1 - 1e-9)
+    r.fail("interval", fmt::format("expected a multiple of dt = {} ms, found {} ms", sim_options.dt, interval));
+  return interval;
+}
+
+// which = "all" (empty list) or an array of ids >= 0.
+std::vector<std::uint64_t> Config::Impl::which_ids(const toml::table& t, const std::string& path, const char* what) {
+  std::vector<std::uint64_t> ids;
+  const toml::node* w = t.get("which");
+  if (!w) return ids;
+  remember(*w, path + ".which");
+  if (w->is_string() && *w->value<std::string>() == "all") return ids;
+  const toml::array* a = w->as_array();
+  if (!a) fail(*w, path + ".which", fmt::format("expected \"all\" or an array of {}, found {}", what, node_type(*w)));
+  for (const auto& e : *a) {
+    if (!e.is_integer() || *e.value<std::int64_t>() < 0)
+      fail(e, path + ".which", fmt::format("expected {} >= 0, found {}", what, node_type(e)));
+    ids.push_back(static_cast<std::uint64_t>(*e.value<std::int64_t>()));
+  }
+  if (ids.empty()) fail(*w, path + ".which", fmt::format("expected at least one of the {}", what));
+  return ids;
+}
+
 void Config::Impl::read_record(const toml::table& t, const std::string& path, std::size_t index) {
   const ParamTable r = flat(t, path, {"which"});
   RecordConfig rc;
@@ -582,26 +610,8 @@ void Config::Impl::read_record(const toml::table& t, const std::string& path, st
     else
       r.reject_unknown({"name", "kind", "what", "interval", "start", "stop"});
     rc.final_snapshot = r.boolean("final", false);
-    rc.interval = r.number("interval", sim_options.dt, Check::positive);
-    const double steps = rc.interval / sim_options.dt;
-    if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps) || steps < 1 - 1e-9)
-      r.fail("interval", fmt::format("expected a multiple of dt = {} ms, found {} ms", sim_options.dt, rc.interval));
-    if (const toml::node* w = t.get("which")) {
-      remember(*w, path + ".which");
-      if (w->is_string()) {
-        if (*w->value<std::string>() != "all")
-          fail(*w, path + ".which", fmt::format("expected \"all\" or an array of synapse indices, found {}", node_type(*w)));
-      } else if (const toml::array* a = w->as_array()) {
-        for (const auto& e : *a) {
-          if (!e.is_integer() || *e.value<std::int64_t>() < 0)
-            fail(e, path + ".which", fmt::format("expected synapse indices >= 0, found {}", node_type(e)));
-          rc.synapses.push_back(static_cast<std::uint64_t>(*e.value<std::int64_t>()));
-        }
-        if (rc.synapses.empty()) fail(*w, path + ".which", "expected at least one synapse index");
-      } else {
-        fail(*w, path + ".which", fmt::format("expected \"all\" or an array of synapse indices, found {}", node_type(*w)));
-      }
-    }
+    rc.interval = record_interval(r);
+    for (std::uint64_t i : which_ids(t, path, "synapse indices")) rc.synapses.push_back(i);
   } else {
     r.reject_unknown({"name", "kind", "what", "which", "interval", "start", "stop"});
     const auto dot = what.find('.');
@@ -609,26 +619,8 @@ void Config::Impl::read_record(const toml::table& t, const std::string& path, st
       r.fail("what", fmt::format("expected \"population.variable\" (e.g. \"exc.v\"), found \"{}\"", what));
     rc.population = what.substr(0, dot);
     rc.variable = what.substr(dot + 1);
-    rc.interval = r.number("interval", sim_options.dt, Check::positive);
-    const double steps = rc.interval / sim_options.dt;
-    if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps) || steps < 1 - 1e-9)
-      r.fail("interval", fmt::format("expected a multiple of dt = {} ms, found {} ms", sim_options.dt, rc.interval));
-    if (const toml::node* w = t.get("which")) {
-      remember(*w, path + ".which");
-      if (w->is_string()) {
-        if (*w->value<std::string>() != "all")
-          fail(*w, path + ".which", fmt::format("expected \"all\" or an array of neuron ids, found {}", node_type(*w)));
-      } else if (const toml::array* a = w->as_array()) {
-        for (const auto& e : *a) {
-          if (!e.is_integer() || *e.value<std::int64_t>() < 0)
-            fail(e, path + ".which", fmt::format("expected neuron ids >= 0, found {}", node_type(e)));
-          rc.neurons.push_back(static_cast<NeuronIndex>(*e.value<std::int64_t>()));
-        }
-        if (rc.neurons.empty()) fail(*w, path + ".which", "expected at least one neuron id");
-      } else {
-        fail(*w, path + ".which", fmt::format("expected \"all\" or an array of neuron ids, found {}", node_type(*w)));
-      }
-    }
+    rc.interval = record_interval(r);
+    for (std::uint64_t i : which_ids(t, path, "neuron ids")) rc.neurons.push_back(static_cast<NeuronIndex>(i));
   }
   if (rc.kind != "spikes") {
     rc.start = r.number("start", 0.0, Check::non_negative);
