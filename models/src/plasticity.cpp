@@ -119,6 +119,7 @@ void StdpEligibility::prepare(const Simulation& sim, const Projection& proj) {
                       fmt::format("expected interval <= 10 tau_c = {} ms (precision), found {} ms", 10.0 * p_.tau_c,
                                   interval));
   interval_steps_ = std::max<Step>(1, static_cast<Step>(std::llround(interval / dt_)));
+  fill_tables();
   // Synapse state starts at t_c = 0 (SynState::resize): the frames start there too.
   base_ = 0;
   frames_.clear();
@@ -126,6 +127,20 @@ void StdpEligibility::prepare(const Simulation& sim, const Projection& proj) {
   first_frame_ = 0;
   if (sim.now() != 0)
     throw RuntimeError("stdp_eligibility: the projection must be prepared before the first step");
+}
+
+void StdpEligibility::fill_tables() {
+  // Trace decays: 4096 steps (410 ms at dt = 0.1 ms, 4 s at 1 ms) cover nearly all pairings;
+  // tag decay and frame scale: the whole frame, capped at 2^16 entries (512 KiB).
+  const auto fill = [this](std::vector<double>& t, std::size_t n, double tau, bool up) {
+    t.resize(n);
+    for (std::size_t k = 0; k < n; ++k) t[k] = up ? grow(static_cast<Step>(k), tau) : decay(static_cast<Step>(k), tau);
+  };
+  const auto frame = static_cast<std::size_t>(std::min<Step>(interval_steps_ + 1, Step{1} << 16));
+  fill(dec_plus_, 4096, p_.tau_plus, false);
+  fill(dec_minus_, 4096, p_.tau_minus, false);
+  fill(dec_c_, frame, p_.tau_c, false);
+  fill(grow_c_, frame, p_.tau_c, true);
 }
 
 void StdpEligibility::prepare_window(Step w0, Step w1) {

@@ -88,18 +88,18 @@ class StdpEligibility {
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
     advance(s, q, a, w);
-    const double y = post.y[j] * decay(a - post.t_y[j], p_.tau_minus);
+    const double y = post.y[j] * decay_minus(a - post.t_y[j]);
     s.c[q] -= p_.a_minus * factor(am_, amw_, a) * y;
-    const double x = s.x[q] * decay(a - s.t_x[q], p_.tau_plus);
+    const double x = s.x[q] * decay_plus(a - s.t_x[q]);
     s.x[q] = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : x + 1.0;
     s.t_x[q] = a;
   }
   void on_post_synapse(SynState& s, std::uint64_t q, PostState&, NeuronIndex, Step a, double& w) const {
     advance(s, q, a, w);
-    s.c[q] += p_.a_plus * factor(ap_, apw_, a) * s.x[q] * decay(a - s.t_x[q], p_.tau_plus);
+    s.c[q] += p_.a_plus * factor(ap_, apw_, a) * s.x[q] * decay_plus(a - s.t_x[q]);
   }
   void on_post_neuron(PostState& post, NeuronIndex j, Step a) const {
-    const double y = post.y[j] * decay(a - post.t_y[j], p_.tau_minus);
+    const double y = post.y[j] * decay_minus(a - post.t_y[j]);
     post.y[j] = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : y + 1.0;
     post.t_y[j] = a;
   }
@@ -111,10 +111,10 @@ class StdpEligibility {
     const double c0 = s.c[q];
     if (c0 != 0.0) {
       const Frame& f = frames_[static_cast<std::size_t>((t0 - base_) / interval_steps_ - first_frame_)];
-      const double scale = std::exp(static_cast<double>(t0 - f.t0) * dt_ / p_.tau_c);
+      const double scale = grow_c(t0 - f.t0);
       w = clip(w + p_.eta * c0 * scale *
                        (f.g[static_cast<std::size_t>(a - f.t0)] - f.g[static_cast<std::size_t>(t0 - f.t0)]));
-      s.c[q] = c0 * decay(a - t0, p_.tau_c);
+      s.c[q] = c0 * decay_c(a - t0);
     }
     s.t_c[q] = a;
   }
@@ -147,6 +147,19 @@ class StdpEligibility {
     std::vector<double> g;   // g[i] = G_n at step T_n + i (uM ms), i <= interval_steps_
   };
   double decay(Step steps, double tau) const { return std::exp(-static_cast<double>(steps) * dt_ / tau); }
+  double grow(Step steps, double tau) const { return std::exp(static_cast<double>(steps) * dt_ / tau); }
+  // Tabulated e^{-k dt/tau} (and e^{+k dt/tau_c}) for the step counts that occur most, filled in
+  // prepare() by the very functions above, so a lookup is bit-identical to the call it replaces
+  // (no exp per event); longer spans fall back to the call.
+  static bool in(const std::vector<double>& table, Step k) { return static_cast<std::uint64_t>(k) < table.size(); }
+  double decay_plus(Step k) const { return in(dec_plus_, k) ? dec_plus_[static_cast<std::size_t>(k)] : decay(k, p_.tau_plus); }
+  double decay_minus(Step k) const {
+    return in(dec_minus_, k) ? dec_minus_[static_cast<std::size_t>(k)] : decay(k, p_.tau_minus);
+  }
+  double decay_c(Step k) const { return in(dec_c_, k) ? dec_c_[static_cast<std::size_t>(k)] : decay(k, p_.tau_c); }
+  double grow_c(Step k) const { return in(grow_c_, k) ? grow_c_[static_cast<std::size_t>(k)] : grow(k, p_.tau_c); }
+  void fill_tables();
+  std::vector<double> dec_plus_, dec_minus_, dec_c_, grow_c_;
   double clip(double w) const { return w < p_.w_min ? p_.w_min : (w > p_.w_max ? p_.w_max : w); }
   StdpEligibilityParams p_;
   const Modulator* m_ = nullptr;
