@@ -1,6 +1,7 @@
 #include "nmsim/modulators/well_mixed.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,10 @@ namespace nmsim::modulators {
 WellMixed::WellMixed(std::string name, WellMixedParams params) : Modulator(std::move(name)), p_(std::move(params)) {
   const std::string key = "modulator." + this->name();
   if (!(p_.tau > 0)) throw ConfigError({}, key + ".tau", fmt::format("expected a time constant > 0 ms, found {}", p_.tau));
+  if (p_.uptake == WellMixedParams::Uptake::michaelis_menten) {
+    if (!(p_.vmax > 0)) throw ConfigError({}, key + ".uptake.vmax", fmt::format("expected a rate > 0 uM/ms, found {}", p_.vmax));
+    kin_ = Kinetics({std::numeric_limits<double>::infinity(), p_.vmax, p_.km, 0.0}, key + ".uptake");
+  }
   if (!(p_.baseline >= 0))
     throw ConfigError({}, key + ".baseline", fmt::format("expected a concentration >= 0 uM, found {}", p_.baseline));
   for (std::size_t i = 0; i < p_.release.size(); ++i) {
@@ -34,6 +39,12 @@ void WellMixed::prepare(const Simulation& sim) {
   dt_ = sim.dt();
   seed_ = sim.seed();
   decay_ = std::exp(-dt_ / p_.tau);
+  if (p_.uptake == WellMixedParams::Uptake::michaelis_menten) {
+    KineticsParams kp = kin_.params();
+    kp.production = Kinetics::production_for(kp, p_.baseline);
+    kin_ = Kinetics(kp, "modulator." + name() + ".uptake");
+    kin_.set_step(dt_);
+  }
   c_ = p_.initial >= 0 ? p_.initial : p_.baseline;
   next_ = sim.now();
   sources_.clear();
@@ -58,8 +69,19 @@ void WellMixed::advance(Step from, Step to) {
       c_ += it->second;  // releases land at t_k: the piece of step k starts after the jump
       pending_.erase(it);
     }
-    mutable_piece(k) = {p_.baseline, c_ - p_.baseline, 1.0 / p_.tau};
-    c_ = p_.baseline + (c_ - p_.baseline) * decay_;
+    if (p_.uptake == WellMixedParams::Uptake::linear) {
+      mutable_piece(k) = {p_.baseline, c_ - p_.baseline, 1.0 / p_.tau};
+      c_ = p_.baseline + (c_ - p_.baseline) * decay_;
+    } else {
+      const double c1 = kin_.step(c_);
+      const double a0 = c_ - p_.baseline, a1 = c1 - p_.baseline;
+      // Exponential towards the baseline through both ends when it exists (same sign, decaying).
+      if (a0 != 0.0 && a1 != 0.0 && (a0 > 0) == (a1 > 0) && std::fabs(a1) < std::fabs(a0))
+        mutable_piece(k) = {p_.baseline, a0, std::log(a0 / a1) / dt_};
+      else
+        mutable_piece(k) = {c_, 0.0, 0.0};
+      c_ = c1;
+    }
   }
   next_ = to;
 }

@@ -1,0 +1,46 @@
+#pragma once
+// A regular 1-D, 2-D or 3-D grid of voxels in tissue coordinates (um).
+//
+// Voxel (i, j, l) has its centre at origin + (i hx, j hy, l hz), i < nx, j < ny, l < nz; it covers
+// the box centre +- h/2 on every axis. Axes beyond `dims` have n = 1 and do not diffuse: a 1-D
+// grid is a rod of cross-section hy hz along x, a 2-D grid a slab of thickness hz, so every voxel
+// has the 3-D volume V = hx hy hz (an absent axis' spacing sets that extent).
+//
+// Sampling (readers): trilinear interpolation between the 8 (4, 2) voxel centres around a point;
+// outside the box spanned by the centres the coordinate is clamped to it (constant extrapolation
+// into the half-voxel rim and beyond). Release (writers): the whole amount goes into the voxel
+// that contains the point (nearest centre), so a release conserves mass exactly and never spreads
+// negative weights; the spatial error it makes is that of the grid, O(h).
+// Memory order: x fastest, then y, then z: index = i + nx (j + ny l).
+#include <array>
+#include <cstddef>
+#include <optional>
+
+#include "nmsim/core/modulator.hpp"
+
+namespace nmsim::modulators {
+
+struct GridGeometry {
+  Position origin = {0.0, 0.0, 0.0};                  // [um] centre of voxel (0, 0, 0)
+  std::array<double, 3> spacing = {10.0, 10.0, 10.0};  // [um] > 0 per axis (absent axes: extent)
+  std::array<std::size_t, 3> shape = {1, 1, 1};        // [voxels] >= 1 per axis
+  int dims = 3;                                        // [1] 1, 2 or 3: axes that diffuse
+
+  std::size_t size() const { return shape[0] * shape[1] * shape[2]; }
+  std::size_t index(std::size_t i, std::size_t j, std::size_t l) const { return i + shape[0] * (j + shape[1] * l); }
+  double voxel_volume() const { return spacing[0] * spacing[1] * spacing[2]; }  // um^3
+  Position center(std::size_t i, std::size_t j, std::size_t l) const;
+  /// Voxel containing `p` (nearest centre) on the axes that exist; absent axes are ignored.
+  /// Empty when `p` lies outside the grid's box (beyond the half-voxel rim).
+  std::optional<std::size_t> voxel_of(const Position& p) const;
+  /// Trilinear weights of the (up to) 8 voxels around `p`; weights sum to 1.
+  struct Stencil {
+    std::array<std::size_t, 8> index{};
+    std::array<double, 8> weight{};
+  };
+  Stencil stencil(const Position& p) const;
+  /// Throws ConfigError (key prefix `key`) unless the geometry is valid.
+  void validate(const std::string& key) const;
+};
+
+}  // namespace nmsim::modulators

@@ -1,0 +1,378 @@
+#include "nmsim/modulators/grid_field.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "nmsim/core/rng.hpp"
+#include "nmsim/core/simulation.hpp"
+
+namespace nmsim::modulators {
+
+namespace {
+// Sub-steps keep 2 D* h sum 1/h_a^2 at or below this: every stencil weight >= 1 - kCfl > 0.
+constexpr double kCfl = 0.9;
+}  // namespace
+
+GridField::GridField(std::string name, GridFieldParams params) : Modulator(std::move(name)), p_(std::move(params)) {
+  const std::string key = "modulator." + this->name();
+  auto& g = p_.geometry;
+  g.validate(key + ".field");
+  if (!(p_.diffusion >= 0) || !std::isfinite(p_.diffusion))
+    throw ConfigError({}, key + ".diffusion.coefficient",
+                      fmt::format("expected a diffusion coefficient >= 0 um^2/ms, found {}", p_.diffusion));
+  if (!(p_.tortuosity >= 1) || !std::isfinite(p_.tortuosity))
+    throw ConfigError({}, key + ".diffusion.tortuosity", fmt::format("expected a tortuosity >= 1, found {}", p_.tortuosity));
+  if (!(p_.volume_fraction > 0 && p_.volume_fraction <= 1))
+    throw ConfigError({}, key + ".field.volume_fraction",
+                      fmt::format("expected a volume fraction in (0, 1], found {}", p_.volume_fraction));
+  kin_ = Kinetics(p_.kinetics, key + ".uptake");
+  if (p_.initial < 0 && !std::isfinite(kin_.steady_state()))
+    throw ConfigError({}, key + ".production",
+                      fmt::format("production {} uM/ms exceeds the largest clearance rate (vmax = {} uM/ms, no first-order "
+                                  "term): no steady state; give `initial`",
+                                  p_.kinetics.production, p_.kinetics.vmax));
+  if (!(p_.field_dt >= 0) || !std::isfinite(p_.field_dt))
+    throw ConfigError({}, key + ".field.dt", fmt::format("expected a time step >= 0 ms, found {}", p_.field_dt));
+  for (int a = 0; a < 3; ++a)
+    for (int s = 0; s < 2; ++s) {
+      auto& b = p_.boundary[static_cast<std::size_t>(a)][static_cast<std::size_t>(s)];
+      if (a >= g.dims) b = GridBoundary{};  // absent axes do not diffuse
+      if (!(b.value >= 0) || !std::isfinite(b.value))
+        throw ConfigError({}, key + ".field.boundary_value", fmt::format("expected a concentration >= 0 uM, found {}", b.value));
+    }
+  for (int a = 0; a < g.dims; ++a) {
+    const auto& b = p_.boundary[static_cast<std::size_t>(a)];
+    if ((b[0].kind == GridBoundary::Kind::periodic) != (b[1].kind == GridBoundary::Kind::periodic))
+      throw ConfigError({}, key + ".field.boundary", "a periodic boundary must be periodic on both faces of its axis");
+  }
+  for (std::size_t i = 0; i < p_.release.size(); ++i) {
+    const auto& r = p_.release[i];
+    const std::string rk = fmt::format("{}.release[{}]", key, i);
+    if (!(r.quantum >= 0)) throw ConfigError({}, rk + ".quantum", fmt::format("expected >= 0 uM um^3, found {}", r.quantum));
+    if (!(r.probability >= 0 && r.probability <= 1))
+      throw ConfigError({}, rk + ".probability", fmt::format("expected a probability in [0, 1], found {}", r.probability));
+  }
+  dstar_ = p_.diffusion / (p_.tortuosity * p_.tortuosity);
+}
+
+DelaySteps GridField::release_delay() const {
+  DelaySteps d = 65535;
+  for (const auto& s : sources_) d = std::min<DelaySteps>(d, static_cast<DelaySteps>(std::min<Step>(s.delay, 65535)));
+  return d;
+}
+
+void GridField::setup(double dt, std::uint64_t seed, Step now, int threads) {
+  const std::string key = "modulator." + name();
+  if (!(dt > 0)) throw ConfigError({}, "simulation.dt", fmt::format("expected dt > 0 ms, found {}", dt));
+  dt_ = dt;
+  seed_ = seed;
+  set_threads(threads);
+  const auto& g = p_.geometry;
+  // Field step: m engine steps, or dt with at least n_min sub-steps.
+  m_ = 1;
+  int n_min = 1;
+  if (p_.field_dt > 0) {
+    const double ratio = p_.field_dt / dt;
+    if (ratio >= 1 - 1e-9) {
+      if (std::fabs(ratio - std::round(ratio)) > 1e-6 * ratio)
+        throw ConfigError({}, key + ".field.dt",
+                          fmt::format("expected a multiple or an integer fraction of dt = {} ms, found {} ms", dt, p_.field_dt));
+      m_ = std::max<Step>(1, std::llround(ratio));
+    } else {
+      const double inv = dt / p_.field_dt;
+      if (std::fabs(inv - std::round(inv)) > 1e-6 * inv)
+        throw ConfigError({}, key + ".field.dt",
+                          fmt::format("expected a multiple or an integer fraction of dt = {} ms, found {} ms", dt, p_.field_dt));
+      n_min = static_cast<int>(std::llround(inv));
+    }
+  }
+  const double H = static_cast<double>(m_) * dt;
+  double inv_h2 = 0.0;
+  for (int a = 0; a < g.dims; ++a) inv_h2 += 1.0 / (g.spacing[static_cast<std::size_t>(a)] * g.spacing[static_cast<std::size_t>(a)]);
+  double n_stab = 2.0 * dstar_ * H * inv_h2 / kCfl;
+  if (n_stab > 1e9) throw ConfigError({}, key + ".field", fmt::format("{} sub-steps per field step: grid too fine", n_stab));
+  n_sub_ = std::max(n_min, static_cast<int>(std::ceil(n_stab * (1 - 1e-12))));
+  n_sub_ = std::max(n_sub_, 1);
+  h_sub_ = H / n_sub_;
+  for (int a = 0; a < 3; ++a) {
+    const double h = g.spacing[static_cast<std::size_t>(a)];
+    r_[static_cast<std::size_t>(a)] = a < g.dims ? dstar_ * h_sub_ / (h * h) : 0.0;
+  }
+  kin_.set_step(h_sub_);
+  const double c0 = p_.initial >= 0 ? p_.initial : kin_.steady_state();
+  c_.assign(g.size(), c0);
+  tmp_.assign(g.size(), 0.0);
+  row_sum_.assign(g.shape[1] * g.shape[2], 0.0);
+  for (int a = 1; a < 3; ++a)
+    for (int s = 0; s < 2; ++s) {
+      const auto& b = p_.boundary[static_cast<std::size_t>(a)][static_cast<std::size_t>(s)];
+      ghost_[static_cast<std::size_t>(a)][static_cast<std::size_t>(s)].assign(
+          b.kind == GridBoundary::Kind::fixed ? g.shape[0] : 0, b.value);
+    }
+  sum_ = grid_sum();
+  start_ = now;
+  state_step_ = now;
+  applied_ = now - 1;
+  next_ = now;
+  pending_.clear();
+  stencils_.clear();
+  for (const Position& pr : probes()) stencils_.push_back(g.stencil(pr));
+  cur_probe_.assign(probes().size(), 0.0);
+}
+
+void GridField::prepare(const Simulation& sim) {
+  setup(sim.dt(), sim.seed(), sim.now(), p_.threads > 0 ? p_.threads : sim.threads());
+  const auto& g = p_.geometry;
+  sources_.clear();
+  for (std::size_t i = 0; i < p_.release.size(); ++i) {
+    const auto& r = p_.release[i];
+    const std::string rk = fmt::format("modulator.{}.release[{}]", name(), i);
+    if (!sim.has_population(r.population))
+      throw ConfigError({}, rk + ".source", fmt::format("expected the name of a population, found \"{}\"", r.population));
+    const Population& pop = sim.population(r.population);
+    const double steps = r.delay / dt_;
+    if (steps < 1 - 1e-9 || std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
+      throw ConfigError({}, rk + ".delay", fmt::format("expected a multiple of dt = {} ms, >= dt, found {} ms", dt_, r.delay));
+    if (pop.positions().size() != pop.size())
+      throw ConfigError({}, rk + ".source",
+                        fmt::format("population \"{}\" releases into a grid field but has no positions", r.population));
+    Source src{pop.index(), static_cast<Step>(std::llround(steps)), r.quantum / (p_.volume_fraction * g.voxel_volume()),
+               r.probability, purpose_id("release/" + name() + "/" + r.population), {}};
+    src.voxel.reserve(pop.size());
+    for (std::size_t n = 0; n < pop.size(); ++n) {
+      const auto& x = pop.positions()[n];
+      const auto v = g.voxel_of(x);
+      if (!v)
+        throw ConfigError({}, rk + ".source",
+                          fmt::format("neuron {} of \"{}\" at ({}, {}, {}) um lies outside the grid", n, r.population, x[0],
+                                      x[1], x[2]));
+      src.voxel.push_back(*v);
+    }
+    sources_.push_back(std::move(src));
+  }
+}
+
+void GridField::set_concentration(std::span<const double> c) {
+  if (c.size() != c_.size())
+    throw RuntimeError(fmt::format("modulator {}: expected {} voxel values, found {}", name(), c_.size(), c.size()));
+  for (double v : c)
+    if (!(v >= 0)) throw RuntimeError(fmt::format("modulator {}: concentrations must be >= 0 uM, found {}", name(), v));
+  std::copy(c.begin(), c.end(), c_.begin());
+  sum_ = grid_sum();
+}
+
+double GridField::sample(const Position& where) const {
+  const auto s = p_.geometry.stencil(where);
+  double v = 0.0;
+  for (std::size_t q = 0; q < 8; ++q) v += s.weight[q] * c_[s.index[q]];
+  return v;
+}
+
+double GridField::grid_sum() const {
+  // Per row, then over rows: the same order as the fused sums of sweep().
+  const std::size_t nx = p_.geometry.shape[0], rows = p_.geometry.shape[1] * p_.geometry.shape[2];
+  double total = 0.0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < nx; ++i) s += c_[r * nx + i];
+    total += s;
+  }
+  return total;
+}
+
+Step GridField::block_key(Step s) const {
+  const Step d = s - start_;
+  return start_ + (d + m_ - 1) / m_ * m_;
+}
+
+GridField::Deposit& GridField::deposit_at(Step step, const char* what) {
+  if (step < next_)
+    throw RuntimeError(fmt::format("modulator {}: {} at t = {} ms is in the past (the field is at {} ms)", name(), what,
+                                   static_cast<double>(step) * dt_, static_cast<double>(next_) * dt_));
+  return pending_[block_key(step)];
+}
+
+void GridField::release_at(Step step, double amount) {
+  if (!(amount >= 0)) throw RuntimeError(fmt::format("modulator {}: release of {} uM: expected >= 0", name(), amount));
+  deposit_at(step, "release").uniform += amount;
+}
+
+void GridField::release_at_point(Step step, const Position& where, double amount) {
+  if (!(amount >= 0)) throw RuntimeError(fmt::format("modulator {}: release of {} uM um^3: expected >= 0", name(), amount));
+  const auto v = p_.geometry.voxel_of(where);
+  if (!v)
+    throw RuntimeError(
+        fmt::format("modulator {}: release at ({}, {}, {}) um lies outside the grid", name(), where[0], where[1], where[2]));
+  deposit_at(step, "release").points.emplace_back(*v, amount / (p_.volume_fraction * p_.geometry.voxel_volume()));
+}
+
+void GridField::release_in_box(Step step, const Position& lo, const Position& hi, double amount) {
+  if (!(amount >= 0)) throw RuntimeError(fmt::format("modulator {}: release of {} uM: expected >= 0", name(), amount));
+  Deposit& d = deposit_at(step, "release");
+  const auto& g = p_.geometry;
+  std::array<std::size_t, 3> a{0, 0, 0}, b{1, 1, 1};
+  for (int ax = 0; ax < g.dims; ++ax) {
+    const auto u = static_cast<std::size_t>(ax);
+    const double x0 = std::ceil((lo[u] - g.origin[u]) / g.spacing[u] - 1e-9);
+    const double x1 = std::floor((hi[u] - g.origin[u]) / g.spacing[u] + 1e-9);
+    const double n1 = static_cast<double>(g.shape[u]) - 1;
+    if (x1 < 0 || x0 > n1 || x1 < x0) return;  // no centre inside
+    a[u] = static_cast<std::size_t>(std::max(0.0, x0));
+    b[u] = static_cast<std::size_t>(std::min(n1, x1)) + 1;
+  }
+  for (std::size_t l = a[2]; l < b[2]; ++l)
+    for (std::size_t j = a[1]; j < b[1]; ++j)
+      for (std::size_t i = a[0]; i < b[0]; ++i) d.points.emplace_back(g.index(i, j, l), amount);
+}
+
+void GridField::on_spikes(std::span<const Spike> spikes) {
+  for (const Spike& s : spikes)
+    for (const Source& src : sources_) {
+      if (s.population != src.population) continue;
+      if (src.probability < 1.0) {
+        RandomStream rng(seed_, src.purpose, s.neuron, static_cast<std::uint64_t>(s.step));
+        if (rng.uniform() >= src.probability) continue;
+      }
+      pending_[block_key(s.step + 1 + src.delay)].points.emplace_back(src.voxel[s.neuron], src.increment);
+    }
+}
+
+void GridField::apply_deposits(Step k) {
+  auto it = pending_.find(k);
+  if (it == pending_.end()) return;
+  const Deposit& d = it->second;
+  if (d.uniform != 0.0) {
+    for (double& v : c_) v += d.uniform;
+    sum_ += d.uniform * static_cast<double>(c_.size());
+  }
+  for (const auto& [idx, inc] : d.points) {
+    c_[idx] += inc;
+    sum_ += inc;
+  }
+  pending_.erase(it);
+}
+
+void GridField::advance(Step from, Step to) {
+  set_window(from, to);
+  const std::size_t np = probes().size();
+  if (stencils_.size() != np) {  // probes added after setup
+    stencils_.clear();
+    for (const Position& pr : probes()) stencils_.push_back(p_.geometry.stencil(pr));
+    cur_probe_.assign(np, 0.0);
+  }
+  probe_pieces_.resize(static_cast<std::size_t>(to - from) * np);
+  for (Step k = from; k < to; ++k) {
+    if (k == state_step_ && applied_ < k) {
+      apply_deposits(k);
+      applied_ = k;
+      cur_mean_ = mean();
+      for (std::size_t q = 0; q < np; ++q) {
+        const auto& s = stencils_[q];
+        double v = 0.0;
+        for (std::size_t w = 0; w < 8; ++w) v += s.weight[w] * c_[s.index[w]];
+        cur_probe_[q] = v;
+      }
+    }
+    mutable_piece(k) = {cur_mean_, 0.0, 0.0};
+    LevelPiece* row = probe_pieces_.data() + static_cast<std::size_t>(k - from) * np;
+    for (std::size_t q = 0; q < np; ++q) row[q] = {cur_probe_[q], 0.0, 0.0};
+    if (k + 1 == state_step_ + m_) {
+      step_field();
+      state_step_ += m_;
+    }
+  }
+  next_ = to;
+}
+
+void GridField::step_field() {
+  for (int s = 0; s < n_sub_; ++s) {
+    const bool last = s + 1 == n_sub_;
+    sweep(c_.data(), tmp_.data(), last);
+    c_.swap(tmp_);
+  }
+  double total = 0.0;
+  for (double r : row_sum_) total += r;
+  sum_ = total;
+}
+
+void GridField::sweep(const double* in, double* out, bool sums) {
+  const auto& g = p_.geometry;
+  const std::size_t nx = g.shape[0], ny = g.shape[1], nz = g.shape[2];
+  const auto rows = static_cast<std::ptrdiff_t>(ny * nz);
+  const double rx = r_[0], ry = r_[1], rz = r_[2];
+  const double c0 = 1.0 - 2.0 * (rx + ry + rz);  // >= 1 - kCfl
+  using K = GridBoundary::Kind;
+  const auto& B = p_.boundary;
+  const K xlo = B[0][0].kind, xhi = B[0][1].kind;
+  const double xlo_v = B[0][0].value, xhi_v = B[0][1].value;
+  const bool linear = !kin_.saturable();
+  const double ka = kin_.affine_a(), kb = kin_.affine_b();
+  const Kinetics& kin = kin_;
+  double* row_sum = row_sum_.data();
+  // Neighbour row of `row` (pointer to its first voxel) across a face: the real row, the row
+  // itself (no-flux: zero flux), the wrapped row (periodic) or the constant ghost row (fixed).
+  auto neighbour = [&](int axis, int side, std::size_t j, std::size_t l, const double* self) -> const double* {
+    const std::size_t n = axis == 1 ? ny : nz;
+    const std::size_t pos = axis == 1 ? j : l;
+    const std::size_t stride = axis == 1 ? nx : nx * ny;
+    if (side == 0 && pos > 0) return self - stride;
+    if (side == 1 && pos + 1 < n) return self + stride;
+    const auto& b = B[static_cast<std::size_t>(axis)][static_cast<std::size_t>(side)];
+    if (b.kind == K::no_flux) return self;
+    if (b.kind == K::fixed) return ghost_[static_cast<std::size_t>(axis)][static_cast<std::size_t>(side)].data();
+    return side == 0 ? self + (n - 1) * stride : self - (n - 1) * stride;  // periodic
+  };
+  const bool parallel = threads_ > 1 && g.size() >= 16384;
+#pragma omp parallel for schedule(static) num_threads(threads_) if (parallel)
+  for (std::ptrdiff_t r = 0; r < rows; ++r) {
+    const auto ru = static_cast<std::size_t>(r);
+    const std::size_t j = ru % ny, l = ru / ny;
+    const double* c = in + ru * nx;
+    const double* ym = neighbour(1, 0, j, l, c);
+    const double* yp = neighbour(1, 1, j, l, c);
+    const double* zm = neighbour(2, 0, j, l, c);
+    const double* zp = neighbour(2, 1, j, l, c);
+    double* __restrict o = out + ru * nx;
+    // Non-negative weights (c0 >= 1 - kCfl): no cancellation, so the result is >= 0 exactly.
+    auto diffuse = [&](std::size_t i, double xm, double xp) {
+      return c0 * c[i] + rx * (xm + xp) + ry * (ym[i] + yp[i]) + rz * (zm[i] + zp[i]);
+    };
+    auto x_outside = [&](K kind, double value, double self, double wrap) {
+      return kind == K::no_flux ? self : kind == K::fixed ? value : wrap;
+    };
+    if (nx == 1) {
+      o[0] = diffuse(0, x_outside(xlo, xlo_v, c[0], c[0]), x_outside(xhi, xhi_v, c[0], c[0]));
+    } else {
+      o[0] = diffuse(0, x_outside(xlo, xlo_v, c[0], c[nx - 1]), c[1]);
+      o[nx - 1] = diffuse(nx - 1, c[nx - 2], x_outside(xhi, xhi_v, c[nx - 1], c[0]));
+      const double* __restrict cc = c;
+      const double* __restrict a1 = ym;
+      const double* __restrict a2 = yp;
+      const double* __restrict a3 = zm;
+      const double* __restrict a4 = zp;
+      if (linear) {
+        o[0] = ka * o[0] + kb;
+        o[nx - 1] = ka * o[nx - 1] + kb;
+        for (std::size_t i = 1; i + 1 < nx; ++i)
+          o[i] = ka * (c0 * cc[i] + rx * (cc[i - 1] + cc[i + 1]) + ry * (a1[i] + a2[i]) + rz * (a3[i] + a4[i])) + kb;
+      } else {
+        for (std::size_t i = 1; i + 1 < nx; ++i)
+          o[i] = c0 * cc[i] + rx * (cc[i - 1] + cc[i + 1]) + ry * (a1[i] + a2[i]) + rz * (a3[i] + a4[i]);
+      }
+    }
+    if (linear) {
+      if (nx == 1) o[0] = ka * o[0] + kb;
+    } else {
+      for (std::size_t i = 0; i < nx; ++i) o[i] = kin.step(o[i]);
+    }
+    if (sums) {
+      double s = 0.0;
+      for (std::size_t i = 0; i < nx; ++i) s += o[i];
+      row_sum[ru] = s;
+    }
+  }
+}
+
+}  // namespace nmsim::modulators

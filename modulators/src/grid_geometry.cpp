@@ -1,0 +1,72 @@
+#include "nmsim/modulators/grid_geometry.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "nmsim/core/error.hpp"
+
+namespace nmsim::modulators {
+
+Position GridGeometry::center(std::size_t i, std::size_t j, std::size_t l) const {
+  return {origin[0] + static_cast<double>(i) * spacing[0], origin[1] + static_cast<double>(j) * spacing[1],
+          origin[2] + static_cast<double>(l) * spacing[2]};
+}
+
+std::optional<std::size_t> GridGeometry::voxel_of(const Position& p) const {
+  std::array<std::size_t, 3> v{0, 0, 0};
+  for (int a = 0; a < dims; ++a) {
+    const double x = (p[a] - origin[a]) / spacing[a];
+    const double r = std::floor(x + 0.5);  // nearest centre; ties go up
+    if (!(r >= 0.0) || r > static_cast<double>(shape[a] - 1)) {
+      // Points exactly on the outer face of the last voxel belong to it.
+      if (r == static_cast<double>(shape[a]) && x <= static_cast<double>(shape[a]) - 0.5) {
+        v[a] = shape[a] - 1;
+        continue;
+      }
+      return std::nullopt;
+    }
+    v[a] = static_cast<std::size_t>(r);
+  }
+  return index(v[0], v[1], v[2]);
+}
+
+GridGeometry::Stencil GridGeometry::stencil(const Position& p) const {
+  std::array<std::size_t, 3> lo{0, 0, 0}, hi{0, 0, 0};
+  std::array<double, 3> f{0.0, 0.0, 0.0};
+  for (int a = 0; a < dims; ++a) {
+    const double n1 = static_cast<double>(shape[a] - 1);
+    const double x = std::clamp((p[a] - origin[a]) / spacing[a], 0.0, n1);
+    const double fl = std::min(std::floor(x), std::max(n1 - 1.0, 0.0));
+    lo[a] = static_cast<std::size_t>(fl);
+    hi[a] = std::min(lo[a] + 1, shape[a] - 1);
+    f[a] = x - fl;
+  }
+  Stencil s;
+  for (int c = 0; c < 8; ++c) {
+    const std::size_t i = (c & 1) ? hi[0] : lo[0];
+    const std::size_t j = (c & 2) ? hi[1] : lo[1];
+    const std::size_t l = (c & 4) ? hi[2] : lo[2];
+    s.index[static_cast<std::size_t>(c)] = index(i, j, l);
+    s.weight[static_cast<std::size_t>(c)] =
+        ((c & 1) ? f[0] : 1.0 - f[0]) * ((c & 2) ? f[1] : 1.0 - f[1]) * ((c & 4) ? f[2] : 1.0 - f[2]);
+  }
+  return s;
+}
+
+void GridGeometry::validate(const std::string& key) const {
+  if (dims < 1 || dims > 3) throw ConfigError({}, key + ".shape", fmt::format("expected 1 to 3 axes, found {}", dims));
+  for (int a = 0; a < 3; ++a) {
+    if (!(spacing[a] > 0) || !std::isfinite(spacing[a]))
+      throw ConfigError({}, key + ".spacing", fmt::format("expected a spacing > 0 um, found {}", spacing[a]));
+    if (!std::isfinite(origin[a]))
+      throw ConfigError({}, key + ".origin", fmt::format("expected a finite coordinate, found {}", origin[a]));
+    if (shape[a] < 1 || (a >= dims && shape[a] != 1))
+      throw ConfigError({}, key + ".shape", fmt::format("expected a positive size on each axis, found {}", shape[a]));
+  }
+  if (size() > (std::size_t{1} << 34))
+    throw ConfigError({}, key + ".shape", fmt::format("grid of {} voxels is too large", size()));
+}
+
+}  // namespace nmsim::modulators

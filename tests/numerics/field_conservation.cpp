@@ -1,0 +1,288 @@
+// Grid field: conservation, positivity, boundaries (no-flux, fixed, periodic), thread-count
+// invariance, spike-driven release through the engine, and its configuration.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "nmsim/core/registry.hpp"
+#include "nmsim/core/simulation.hpp"
+#include "nmsim/modulators/grid_field.hpp"
+#include "nmsim/modulators/presets.hpp"
+#include "nmsim/modulators/register.hpp"
+#include "probe_population.hpp"
+
+using namespace nmsim;
+using namespace nmsim::modulators;
+
+namespace {
+
+GridFieldParams cube(std::size_t n, double h) {
+  GridFieldParams p;
+  p.geometry.dims = 3;
+  p.geometry.spacing = {h, h, h};
+  p.geometry.shape = {n, n, n};
+  p.diffusion = 0.763;
+  p.tortuosity = 1.54;
+  p.volume_fraction = 0.21;
+  p.initial = 0.0;
+  return p;
+}
+
+double direct_amount(const GridField& f) {
+  const auto c = f.concentration();
+  long double s = 0.0L;
+  for (double v : c) s += v;
+  return static_cast<double>(s) * f.params().volume_fraction * f.geometry().voxel_volume();
+}
+
+}  // namespace
+
+TEST_CASE("field: mass is conserved to round-off with no-flux boundaries and no uptake") {
+  GridFieldParams p = cube(24, 2.0);
+  p.geometry.shape = {24, 20, 16};  // anisotropic shape and spacing
+  p.geometry.spacing = {2.0, 2.5, 3.0};
+  GridField f("F", p);
+  f.setup(0.5);
+  double released = 0.0;
+  RandomStream rng(7, 1, 0);
+  const Step steps = 4000, window = 20;
+  for (Step w = 0; w < steps; w += window) {
+    if (w % 200 == 0) {
+      const Position x{rng.uniform() * 46.0, rng.uniform() * 48.0, rng.uniform() * 45.0};
+      const double q = 10.0 + 100.0 * rng.uniform();
+      f.release_at_point(w + 3, x, q);
+      released += q;
+    }
+    f.advance(w, w + window);
+  }
+  const double rel_fused = std::fabs(f.total_amount() / released - 1.0);
+  const double rel_direct = std::fabs(direct_amount(f) / released - 1.0);
+  INFO("relative mass error (fused sums) " << rel_fused << ", (direct) " << rel_direct);
+  CHECK(rel_fused < 1e-12);
+  CHECK(rel_direct < 1e-12);
+  // The release has spread: the field is not still a few spikes.
+  const auto c = f.concentration();
+  CHECK(*std::min_element(c.begin(), c.end()) > 0.0);
+}
+
+TEST_CASE("field: concentrations stay non-negative under strong Michaelis-Menten uptake") {
+  GridFieldParams p = cube(20, 5.0);
+  p.kinetics.vmax = 50.0;  // uM/ms: far beyond any physiological value
+  p.kinetics.km = 0.01;
+  GridField f("F", p);
+  f.setup(1.0);  // coarse steps: many sub-steps, strongly saturated uptake within each
+  double min_seen = 1.0, max_seen = 0.0;
+  for (Step w = 0; w < 200; w += 10) {
+    f.release_at_point(w, {50.0, 50.0, 50.0}, 5e4);
+    f.release_in_box(w + 5, {0.0, 0.0, 0.0}, {30.0, 30.0, 30.0}, 3.0);
+    f.advance(w, w + 10);
+    const auto c = f.concentration();
+    min_seen = std::min(min_seen, *std::min_element(c.begin(), c.end()));
+    max_seen = std::max(max_seen, *std::max_element(c.begin(), c.end()));
+  }
+  INFO("min " << min_seen << " max " << max_seen);
+  CHECK(min_seen >= 0.0);
+  CHECK(max_seen > 0.0);
+}
+
+TEST_CASE("field: fixed boundaries give the steady linear profile in 1-D") {
+  GridFieldParams p;
+  p.geometry.dims = 1;
+  p.geometry.shape = {20, 1, 1};
+  p.geometry.spacing = {5.0, 5.0, 5.0};
+  p.diffusion = 1.0;
+  p.tortuosity = 1.0;
+  p.initial = 0.0;
+  p.boundary[0][0] = {GridBoundary::Kind::fixed, 1.0};
+  p.boundary[0][1] = {GridBoundary::Kind::fixed, 0.0};
+  GridField f("F", p);
+  f.setup(1.0);
+  f.advance(0, 40000);  // 40 s: slowest mode L^2 / (pi^2 D) = 1.1 s decays by e^-36
+  const auto c = f.concentration();
+  double worst = 0.0;
+  for (std::size_t i = 0; i < 20; ++i) worst = std::max(worst, std::fabs(c[i] - (1.0 - (i + 1.0) / 21.0)));
+  INFO("max deviation from the line " << worst);
+  CHECK(worst < 1e-9);
+}
+
+TEST_CASE("field: periodic boundaries wrap, conserve mass and decay a Fourier mode at the diffusion rate") {
+  GridFieldParams p;
+  p.geometry.dims = 2;
+  p.geometry.shape = {64, 8, 1};
+  p.geometry.spacing = {1.0, 1.0, 1.0};
+  p.diffusion = 1.0;
+  p.tortuosity = 1.0;
+  p.initial = 0.0;
+  for (auto& face : p.boundary[0]) face.kind = GridBoundary::Kind::periodic;
+  for (auto& face : p.boundary[1]) face.kind = GridBoundary::Kind::periodic;
+  GridField f("F", p);
+  f.setup(0.2);
+  // A release at x = 0 spreads symmetrically across the x faces.
+  f.release_at_point(0, {0.0, 3.0, 0.0}, 100.0);
+  f.advance(0, 100);
+  const auto& g = f.geometry();
+  const auto c = f.concentration();
+  for (std::size_t d = 1; d < 10; ++d) CHECK(c[g.index(d, 3, 0)] == Approx(c[g.index(64 - d, 3, 0)]).epsilon(1e-12));
+  CHECK(f.total_amount() == Approx(100.0).epsilon(1e-12));
+  // Mode cos(2 pi x / L): amplitude decays as exp(-D* k^2 t) (to O(h^2)).
+  std::vector<double> init(g.size());
+  const double L = 64.0, k = 2.0 * 3.14159265358979323846 / L;
+  for (std::size_t j = 0; j < 8; ++j)
+    for (std::size_t i = 0; i < 64; ++i) init[g.index(i, j, 0)] = 1.0 + 0.5 * std::cos(k * static_cast<double>(i));
+  GridField m("M", p);
+  m.setup(0.2);
+  m.set_concentration(init);
+  m.advance(0, 2000);  // 400 ms
+  const double amp = 0.5 * std::exp(-k * k * 400.0);
+  double worst = 0.0;
+  for (std::size_t i = 0; i < 64; ++i)
+    worst = std::max(worst, std::fabs(m.concentration()[g.index(i, 5, 0)] - 1.0 - amp * std::cos(k * static_cast<double>(i))));
+  INFO("max deviation " << worst << " (amplitude " << amp << ")");
+  CHECK(worst < 0.01 * amp);
+}
+
+TEST_CASE("field: results are bit-identical for 1, 2 and 3 threads") {
+  auto run = [](int threads) {
+    GridFieldParams p = cube(40, 4.0);
+    p.kinetics.vmax = 4e-3;
+    p.kinetics.km = 0.2;
+    p.kinetics.tau = 500.0;
+    p.kinetics.production = 1e-4;
+    p.boundary[2][0] = {GridBoundary::Kind::fixed, 0.05};
+    p.boundary[0][0].kind = p.boundary[0][1].kind = GridBoundary::Kind::periodic;
+    GridField f("F", p);
+    f.add_probe({13.0, 17.5, 80.2});
+    f.add_probe({150.0, 2.0, 44.4});
+    f.setup(0.5, 1, 0, threads);
+    std::vector<double> probe;
+    for (Step w = 0; w < 100; w += 10) {
+      f.release_at_point(w + 1, {80.0, 80.0, 80.0}, 500.0);
+      f.release_at_point(w + 4, {20.0, 120.0, 40.0}, 300.0);
+      f.advance(w, w + 10);
+      for (Step k = w; k < w + 10; ++k) {
+        probe.push_back(f.probe_piece(k, 0).at(0));
+        probe.push_back(f.probe_piece(k, 1).at(0));
+        probe.push_back(f.piece(k).at(0));
+      }
+    }
+    std::vector<double> out(f.concentration().begin(), f.concentration().end());
+    out.insert(out.end(), probe.begin(), probe.end());
+    return out;
+  };
+  const auto one = run(1);
+  const auto two = run(2);
+  const auto three = run(3);
+  REQUIRE(one.size() == two.size());
+  CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(double)) == 0);
+  CHECK(std::memcmp(one.data(), three.data(), one.size() * sizeof(double)) == 0);
+}
+
+TEST_CASE("field: spikes release at the neuron's voxel after the delay, same for any engine thread count") {
+  auto run = [](int threads) {
+    Simulation sim({0.1, 5, threads});
+    auto& pop = sim.add_population<test::ProbePopulation>("src", 8);
+    std::vector<std::array<double, 3>> pos;
+    for (int i = 0; i < 8; ++i) pos.push_back({10.0 + 20.0 * i, 50.0, 50.0});
+    pop.set_positions(pos);
+    for (int i = 0; i < 8; ++i) pop.fire(10 + 7 * i, static_cast<NeuronIndex>(i));
+    GridFieldParams p = cube(20, 10.0);
+    p.kinetics.tau = 100.0;
+    p.release.push_back({"src", 100.0, 2.0, 1.0});  // delay 2 ms = 20 steps
+    auto& f = sim.add_modulator<GridField>("DA", p);
+    f.add_probe({10.0, 50.0, 50.0});
+    sim.prepare();
+    CHECK(f.release_delay() == 20);
+    CHECK(sim.min_delay() <= 20);
+    std::vector<double> seen;
+    for (int w = 0; w < 10; ++w) {
+      sim.run(2.0);
+      seen.push_back(f.total_amount());
+    }
+    // Neuron 0 fires in step 10 (stamp t_11), releases at step 31 into voxel (1, 5, 5).
+    std::vector<double> out(f.concentration().begin(), f.concentration().end());
+    out.insert(out.end(), seen.begin(), seen.end());
+    return out;
+  };
+  const auto a = run(1), b = run(2), c = run(3);
+  CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+  CHECK(std::memcmp(a.data(), c.data(), a.size() * sizeof(double)) == 0);
+  // All 8 releases happened (last at step 10 + 49 + 1 + 20 = 80 < 200): amount = 800 e^{-t/tau}.
+  const double total = a.back();
+  CHECK(total > 800.0 * std::exp(-20.0 / 100.0));
+  CHECK(total < 800.0);
+}
+
+TEST_CASE("field: release lands exactly delay steps after the spike's stamp") {
+  Simulation sim({0.1, 5, 1});
+  auto& pop = sim.add_population<test::ProbePopulation>("src", 1);
+  pop.set_positions({{5.0, 5.0, 5.0}});
+  pop.fire(3, 0);  // stamp t_4, delay 5 steps -> release at step 9
+  GridFieldParams p = cube(4, 10.0);
+  p.release.push_back({"src", 21.0, 0.5, 1.0});
+  auto& f = sim.add_modulator<GridField>("X", p);
+  f.add_probe({5.0, 5.0, 5.0});
+  sim.run(0.5);   // steps 0..4
+  sim.run(0.4);   // steps 5..8: nothing yet
+  CHECK(f.total_amount() == 0.0);
+  sim.run(0.1);   // step 9: the piece of step 9 holds the release
+  CHECK(f.probe_piece(9, 0).at(0) > 0.0);
+  CHECK(f.piece(9).at(0) * 64 * 0.21 * 1000.0 == Approx(21.0));
+}
+
+TEST_CASE("field: configuration through the registry, presets and overrides") {
+  Registry reg;
+  register_modulators(reg);
+  auto num = [](double v) { return ParamValue{v, {}}; };
+  auto arr = [](std::vector<double> v) { return ParamValue{std::move(v), {}}; };
+  auto str = [](std::string v) { return ParamValue{std::move(v), {}}; };
+  ModulatorSpec s;
+  s.name = "DA";
+  s.field_type = "grid";
+  s.table = ParamTable("modulator.DA");
+  s.table.set("name", str("DA"));
+  s.table.set("preset", str("DA"));
+  s.table.set("baseline", num(0.02));
+  s.field = ParamTable("modulator.DA.field");
+  s.field.set("type", str("grid"));
+  s.field.set("shape", arr({10, 12, 8}));
+  s.field.set("spacing", num(10.0));
+  s.field.set("boundary", str("periodic"));
+  s.diffusion = ParamTable("modulator.DA.diffusion");
+  s.uptake = ParamTable("modulator.DA.uptake");
+  auto m = reg.make_modulator(s);
+  auto* f = dynamic_cast<GridField*>(m.get());
+  REQUIRE(f != nullptr);
+  const ModulatorPreset* da = find_preset("DA");
+  REQUIRE(da != nullptr);
+  CHECK(f->params().kinetics.vmax == da->kinetics.vmax);
+  CHECK(f->effective_diffusion() == Approx(0.763 / (1.54 * 1.54)));
+  f->setup(0.1);
+  CHECK(f->mean() == Approx(0.02));  // the baseline is the steady state of production vs uptake
+  // Explicit keys override the preset.
+  s.uptake.set("kind", str("michaelis_menten"));
+  s.uptake.set("vmax", num(0.01));
+  s.diffusion.set("tortuosity", num(2.0));
+  auto m2 = reg.make_modulator(s);
+  auto* f2 = dynamic_cast<GridField*>(m2.get());
+  CHECK(f2->params().kinetics.vmax == 0.01);
+  CHECK(f2->params().kinetics.km == da->kinetics.km);
+  CHECK(f2->effective_diffusion() == Approx(0.763 / 4.0));
+  // Unknown keys and bad presets are errors.
+  s.field.set("colour", str("red"));
+  CHECK_THROWS_AS(reg.make_modulator(s), ConfigError);
+  s.field = ParamTable("modulator.DA.field");
+  s.field.set("shape", arr({10}));
+  s.field.set("spacing", num(10.0));
+  s.table.set("preset", str("GABA"));
+  CHECK_THROWS_AS(reg.make_modulator(s), ConfigError);
+  for (const auto& name : preset_names()) {
+    const ModulatorPreset* pr = find_preset(name);
+    REQUIRE(pr != nullptr);
+    CHECK(pr->diffusion > 0);
+    CHECK(pr->tortuosity >= 1);
+    CHECK(pr->quantum > 0);
+  }
+}

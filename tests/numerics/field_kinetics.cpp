@@ -1,0 +1,109 @@
+// Michaelis-Menten clearance: the exact (Lambert W) step against an independent solution of
+// the implicit relation t(C) = (km ln(C0 / C) + C0 - C) / vmax, in the well-mixed modulator and
+// in a one-voxel grid field; steady states with production.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "nmsim/core/simulation.hpp"
+#include "nmsim/modulators/grid_field.hpp"
+#include "nmsim/modulators/kinetics.hpp"
+#include "nmsim/modulators/well_mixed.hpp"
+
+using namespace nmsim;
+using namespace nmsim::modulators;
+
+namespace {
+
+// C(t) by bisection on the monotone t(C) (no Lambert W involved).
+double mm_exact(double c0, double vmax, double km, double t) {
+  double lo = 0.0, hi = c0;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    const double tm = (km * std::log(c0 / mid) + c0 - mid) / vmax;
+    (tm > t ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+}  // namespace
+
+TEST_CASE("kinetics: the Lambert W step is exact over a wide range of C0 / km") {
+  for (double x0 : {1e-8, 1e-3, 0.5, 1.0, 7.0, 300.0, 1e5}) {
+    for (double vt : {1e-6, 0.1, 1.0, 10.0}) {
+      const double km = 0.2, c0 = x0 * km, vmax = 4e-3, t = vt * km / vmax;
+      const double a = Kinetics::mm_decay(c0, vmax, km, t);
+      const double b = mm_exact(c0, vmax, km, t);
+      INFO("C0/km = " << x0 << " vmax t/km = " << vt << ": " << a << " vs " << b);
+      CHECK(a >= 0.0);
+      CHECK(std::fabs(a - b) <= 1e-12 * c0 + 1e-300);
+    }
+  }
+  CHECK(Kinetics::wright_omega(1.0) == Approx(1.0).epsilon(1e-15));
+  CHECK(Kinetics::mm_decay(0.0, 1.0, 1.0, 5.0) == 0.0);
+}
+
+TEST_CASE("well_mixed: Michaelis-Menten decay matches the exact solution within 1e-6") {
+  Simulation sim({0.1, 1, 1});
+  WellMixedParams p;
+  p.uptake = WellMixedParams::Uptake::michaelis_menten;
+  p.vmax = 4e-3;  // uM/ms (4 uM/s)
+  p.km = 0.2;     // uM
+  p.initial = 1.5;
+  WellMixed wm("DA", p);
+  wm.prepare(sim);
+  double worst = 0.0, worst_mid = 0.0;
+  const Step steps = 20000;  // 2 s: from saturated to linear regime
+  for (Step k = 0; k < steps; k += 10) {
+    wm.advance(k, k + 10);
+    for (Step j = k; j < k + 10; ++j) {
+      const double t = static_cast<double>(j) * 0.1;
+      worst = std::max(worst, std::fabs(wm.level(j) - mm_exact(1.5, 4e-3, 0.2, t)));
+      worst_mid = std::max(worst_mid, std::fabs(wm.piece(j).at(0.05) - mm_exact(1.5, 4e-3, 0.2, t + 0.05)));
+    }
+  }
+  INFO("max |error| at step starts " << worst << " uM; mid-step " << worst_mid << " uM");
+  CHECK(worst < 1e-6);
+  CHECK(worst_mid < 1e-6);
+  // End of the last step (the exponential piece is exact at both ends).
+  const Step last = steps - 1;
+  CHECK(wm.piece(last).at(0.1) == Approx(mm_exact(1.5, 4e-3, 0.2, steps * 0.1)).epsilon(1e-9));
+}
+
+TEST_CASE("well_mixed: linear uptake keeps its exact exponential pieces") {
+  Simulation sim({0.1, 1, 1});
+  WellMixedParams p;
+  p.tau = 50.0;
+  p.baseline = 0.1;
+  p.initial = 2.0;
+  WellMixed wm("DA", p);
+  wm.prepare(sim);
+  wm.advance(0, 100);
+  for (Step k = 0; k < 100; k += 7)
+    CHECK(wm.piece(k).at(0.03) == Approx(0.1 + 1.9 * std::exp(-(k * 0.1 + 0.03) / 50.0)).epsilon(1e-12));
+}
+
+TEST_CASE("field: a one-voxel grid with Michaelis-Menten uptake follows the exact decay; steady state with production") {
+  GridFieldParams p;
+  p.geometry.dims = 1;
+  p.geometry.shape = {1, 1, 1};
+  p.kinetics.vmax = 4e-3;
+  p.kinetics.km = 0.2;
+  p.initial = 1.5;
+  GridField f("F", p);
+  f.setup(0.1);
+  f.advance(0, 5000);
+  CHECK(std::fabs(f.concentration()[0] - mm_exact(1.5, 4e-3, 0.2, 500.0)) < 1e-12);
+  // With production P and both clearance terms the homogeneous steady state holds.
+  KineticsParams k{300.0, 4e-3, 0.2, 0.0};
+  k.production = Kinetics::production_for(k, 0.05);
+  Kinetics kin(k);
+  CHECK(kin.steady_state() == Approx(0.05).epsilon(1e-12));
+  CHECK(kin.rate(0.05) == Approx(0.0).margin(1e-15));
+  p.kinetics = k;
+  p.initial = -1.0;
+  GridField g("G", p);
+  g.setup(0.1);
+  g.advance(0, 1000);
+  CHECK(g.concentration()[0] == Approx(0.05).epsilon(1e-6));  // Strang splitting: O(dt^2) offset
+}
