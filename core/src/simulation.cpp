@@ -418,8 +418,15 @@ void Simulation::run_window_loop(Step end) {
       stop = true;
     }
   };
+  // A modulator that parallelises its own advance (a diffusion grid) needs it outside the
+  // parallel region of the neurons: then every window gets its own region (a few us each),
+  // otherwise one region serves the whole run and windows begin inside the exchange section.
+  bool split = false;
+  for (const auto& m : modulators_) split = split || m->parallel_advance();
+  Step chunk_end = split ? std::min<Step>(now_ + min_delay_, end) : end;
   begin_window(now_, std::min<Step>(now_ + min_delay_, end));
 
+  while (true) {
 #pragma omp parallel num_threads(threads_)
   {
     const int tid = omp_get_thread_num();
@@ -427,7 +434,7 @@ void Simulation::run_window_loop(Step end) {
     std::vector<Range> my_range(populations_.size());
     for (const auto& p : populations_) my_range[p->index()] = owned(p->index(), tid);
     Step w0 = now_;
-    while (w0 < end && !stop) {
+    while (w0 < chunk_end && !stop) {
       const Step w1 = std::min<Step>(w0 + min_delay_, end);
       for (Projection* p : plastic) p->begin_window(tid, w0, w1);
       for (Step k = w0; k < w1; ++k) {
@@ -488,7 +495,7 @@ void Simulation::run_window_loop(Step end) {
         stop = error != nullptr || stop_requested_ != 0;
         // The next window begins here, in the same single section: one barrier less per window.
         for (auto& p : projections_) p->end_window(w1);
-        if (!stop && w1 < end) begin_window(w1, std::min<Step>(w1 + min_delay_, end));
+        if (!stop && w1 < chunk_end) begin_window(w1, std::min<Step>(w1 + min_delay_, end));
       }
       // Deliver one emission step at a time: each target then receives its inputs in the order
       // (step, projection, source neuron, synapse), which does not depend on where the window
@@ -502,6 +509,10 @@ void Simulation::run_window_loop(Step end) {
       }
       w0 = w1;
     }
+  }
+    if (stop || now_ >= end) break;
+    chunk_end = std::min<Step>(now_ + min_delay_, end);
+    begin_window(now_, chunk_end);
   }
   if (error) std::rethrow_exception(error);
 }

@@ -46,6 +46,9 @@ class Modulator {
   virtual void prepare(const Simulation& sim) = 0;
   /// Fill the pieces of steps [from, to) (one thread, start of a window).
   virtual void advance(Step from, Step to) = 0;
+  /// True if advance() opens its own OpenMP parallel loops (large fields): the engine then calls
+  /// it outside its own parallel region, so those loops get all threads.
+  virtual bool parallel_advance() const { return false; }
   /// Spikes of the window just simulated (one thread, end of the window), sorted.
   virtual void on_spikes(std::span<const Spike> /*spikes*/) {}
   /// Add `amount` uM at time t_{step} (a reward, a task event). `step` must be >= the start of
