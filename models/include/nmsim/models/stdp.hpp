@@ -59,26 +59,46 @@ class Stdp {
 
   explicit Stdp(StdpParams p) : p_(p) {}
   const StdpParams& params() const { return p_; }
-  void prepare(const Simulation& sim, const Projection&) { dt_ = sim.dt(); }
+  void prepare(const Simulation& sim, const Projection&) {
+    dt_ = sim.dt();
+    // Trace decays e^{-k dt/tau} for k < 4096 steps, computed by decay() itself: a lookup is
+    // bit-identical to the call it replaces; longer gaps call exp.
+    dec_plus_.resize(kTable);
+    dec_minus_.resize(kTable);
+    for (std::size_t k = 0; k < kTable; ++k) {
+      dec_plus_[k] = decay(static_cast<Step>(k), p_.tau_plus);
+      dec_minus_[k] = decay(static_cast<Step>(k), p_.tau_minus);
+    }
+  }
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
-    const double y = post.y[j] * std::exp(-static_cast<double>(a - post.t_y[j]) * dt_ / p_.tau_minus);
+    const double y = post.y[j] * decay_minus(a - post.t_y[j]);
     w = clip(w - p_.a_minus * f_minus(w) * y);
-    const double x = s.x[q] * std::exp(-static_cast<double>(a - s.t_x[q]) * dt_ / p_.tau_plus);
+    const double x = s.x[q] * decay_plus(a - s.t_x[q]);
     s.x[q] = p_.pairing == StdpParams::Pairing::nearest ? 1.0 : x + 1.0;
     s.t_x[q] = a;
   }
   void on_post_synapse(SynState& s, std::uint64_t q, PostState&, NeuronIndex, Step a, double& w) const {
-    const double x = s.x[q] * std::exp(-static_cast<double>(a - s.t_x[q]) * dt_ / p_.tau_plus);
+    const double x = s.x[q] * decay_plus(a - s.t_x[q]);
     w = clip(w + p_.a_plus * f_plus(w) * x);
   }
   void on_post_neuron(PostState& post, NeuronIndex j, Step a) const {
-    const double y = post.y[j] * std::exp(-static_cast<double>(a - post.t_y[j]) * dt_ / p_.tau_minus);
+    const double y = post.y[j] * decay_minus(a - post.t_y[j]);
     post.y[j] = p_.pairing == StdpParams::Pairing::nearest ? 1.0 : y + 1.0;
     post.t_y[j] = a;
   }
 
  private:
+  static constexpr std::size_t kTable = 4096;
+  double decay(Step steps, double tau) const { return std::exp(-static_cast<double>(steps) * dt_ / tau); }
+  double decay_plus(Step k) const {
+    return static_cast<std::uint64_t>(k) < dec_plus_.size() ? dec_plus_[static_cast<std::size_t>(k)] : decay(k, p_.tau_plus);
+  }
+  double decay_minus(Step k) const {
+    return static_cast<std::uint64_t>(k) < dec_minus_.size() ? dec_minus_[static_cast<std::size_t>(k)]
+                                                              : decay(k, p_.tau_minus);
+  }
+  std::vector<double> dec_plus_, dec_minus_;
   double u(double w) const { return (w - p_.w_min) / (p_.w_max - p_.w_min); }
   double f_plus(double w) const { return p_.mu == 0.0 ? 1.0 : std::pow(std::max(0.0, 1.0 - u(w)), p_.mu); }
   double f_minus(double w) const { return p_.mu == 0.0 ? 1.0 : std::pow(std::max(0.0, u(w)), p_.mu); }
