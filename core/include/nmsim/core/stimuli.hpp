@@ -81,7 +81,11 @@ class CurrentInput : public Stimulus {
 
 /// A noise current (pA): each step every neuron gets an independent draw of `amplitude` held over
 /// the step (e.g. Izhikevich's thalamic input I = 13 (rand - 0.5): amplitude uniform [-6.5, 6.5]).
-/// Stream ("stimulus/<name>", neuron), counter = step << 32. Active for start <= t < stop.
+/// Active for start <= t < stop. Random numbers: an unbounded uniform uses one 32-bit word per
+/// draw, an unbounded normal two (Box-Muller), taken from the Philox block (counter = step / 4
+/// or step / 2, id = neuron, purpose "stimulus/<name>") cached per neuron; bounded distributions
+/// draw from the stream ("stimulus/<name>/general", neuron) at counter step << 32. Either way the
+/// current of neuron i at step k does not depend on the thread count.
 class NoiseCurrent : public Stimulus {
  public:
   NoiseCurrent(std::string name, Population& target, Distribution amplitude, double start = 0.0, double stop = 1e300,
@@ -96,7 +100,9 @@ class NoiseCurrent : public Stimulus {
   NeuronSubset subset_;
   double dt_ = 0.1;
   std::uint64_t seed_ = 0;
-  std::uint32_t purpose_;
+  std::uint32_t purpose_, purpose_general_;
+  std::vector<std::array<std::uint32_t, 4>> cache_;  // per neuron: the current Philox block
+  std::vector<Step> cache_block_;                     // per neuron: its block index (-1: none)
 };
 
 /// Input events at given times: event i adds `weight` to port `port` of neuron neurons[i] at time
