@@ -23,6 +23,7 @@ class Progress : public Observer {
     last_ = now;
     draw(now);
   }
+  bool passive() const override { return true; }
   void finish(bool) override {
     if (sim_ && drawn_) {
       draw(std::chrono::steady_clock::now());

@@ -343,7 +343,13 @@ void Simulation::run_steps(Step n) {
   if (!prepared_) prepare();
   if (n <= 0) return;
   stop_requested_ = 0;
-  run_window_loop(now_ + n);
+  bool lean = modulators_.empty() && modulations_.empty();
+  for (const auto& p : projections_) lean = lean && !p->plastic();
+  for (Observer* o : observers_) lean = lean && o->passive() && !o->samples();
+  if (lean)
+    run_lean(now_ + n);
+  else
+    run_window_loop(now_ + n);
 }
 
 void Simulation::finish(bool completed) {
@@ -382,6 +388,98 @@ void Simulation::apply_gating(PopulationGating& g, Step k, Range r, std::size_t 
     for (std::size_t i = r.begin; i < r.end; ++i) g.adapt[i] = uni ? a0 : g.adaptation->value(k, i);
     in.adaptation = g.adapt.data();
   }
+}
+
+// The loop of networks without modulators, plastic projections, gating or active observers:
+// one barrier per window. Every thread merges the window's spikes itself (from sinks that
+// alternate between windows, so the next window can fill the other set) and delivers; thread 0
+// then does the bookkeeping and the passive observers while the others start the next window.
+// A stop seen by thread 0 in window W takes effect after window W + 1 for everyone (stop flags
+// alternate too), so all threads always agree on the last window.
+void Simulation::run_lean(Step end) {
+  const std::size_t n_threads = static_cast<std::size_t>(threads_);
+  std::vector<SpikeSink> sinks[2] = {std::vector<SpikeSink>(n_threads), std::vector<SpikeSink>(n_threads)};
+  std::vector<std::vector<PortKind>> kinds(populations_.size());
+  for (const auto& p : populations_)
+    for (const auto& port : p->ports()) kinds[p->index()].push_back(port.kind);
+  std::exception_ptr error;
+  bool stop_flag[2] = {false, false};
+  try {
+    for (Observer* o : observers_) o->begin_window(now_, std::min<Step>(now_ + min_delay_, end));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) std::rethrow_exception(error);
+  const auto before = [](const Spike& a, const Spike& b) {
+    if (a.step != b.step) return a.step < b.step;
+    if (a.population != b.population) return a.population < b.population;
+    return a.neuron < b.neuron;
+  };
+
+#pragma omp parallel num_threads(threads_)
+  {
+    const int tid = omp_get_thread_num();
+    std::vector<Range> my_range(populations_.size());
+    for (const auto& p : populations_) my_range[p->index()] = owned(p->index(), tid);
+    std::vector<Spike> merged;
+    int parity = 0;
+    Step w0 = now_;
+    while (w0 < end) {
+      const Step w1 = std::min<Step>(w0 + min_delay_, end);
+      SpikeSink& sink = sinks[parity][static_cast<std::size_t>(tid)];
+      sink.spikes().clear();  // read by the others during window w - 2, all done by now
+      for (Step k = w0; k < w1; ++k) {
+        for (auto& s : stimuli_) s->apply(k, my_range[s->target().index()]);
+        for (auto& pop : populations_) {
+          const Range r = my_range[pop->index()];
+          if (r.size() == 0) continue;
+          InputBuffers& buf = pop->inputs();
+          const auto& kd = kinds[pop->index()];
+          InputView in;
+          for (std::size_t q = 0; q < kd.size(); ++q) in.port[q] = buf.slot(q, kd[q] == PortKind::jump ? k + 1 : k);
+          in.i_ext = buf.i_ext();
+          pop->update(UpdateContext{k, options_.dt, options_.seed}, r, in, sink);
+          for (std::size_t q = 0; q < kd.size(); ++q)
+            std::fill(const_cast<double*>(in.port[q]) + r.begin, const_cast<double*>(in.port[q]) + r.end, 0.0);
+          std::fill(buf.i_ext() + r.begin, buf.i_ext() + r.end, 0.0);
+        }
+      }
+#pragma omp barrier
+      const bool halt = stop_flag[parity ^ 1];  // written by thread 0 in the window before
+      merged.clear();
+      for (auto& s : sinks[parity]) {
+        const auto mid = static_cast<std::ptrdiff_t>(merged.size());
+        merged.insert(merged.end(), s.spikes().begin(), s.spikes().end());
+        std::inplace_merge(merged.begin(), merged.begin() + mid, merged.end(), before);
+      }
+      for (std::size_t lo = 0, hi = 0; lo < merged.size(); lo = hi) {
+        while (hi < merged.size() && merged[hi].step == merged[lo].step) ++hi;
+        const std::span<const Spike> step_spikes(merged.data() + lo, hi - lo);
+        for (auto& p : projections_) p->deliver(tid, step_spikes);
+      }
+      if (tid == 0) {
+        for (const Spike& s : merged) {
+          ++spike_counts_[s.population][s.neuron];
+          synaptic_events_ += out_degree_[s.population][s.neuron];
+        }
+        total_spikes_ += merged.size();
+        now_ = w1;
+        try {
+          for (Observer* o : observers_) o->on_spikes(merged);
+          for (Observer* o : observers_) o->end_window(w1);
+          if (w1 < end)
+            for (Observer* o : observers_) o->begin_window(w1, std::min<Step>(w1 + min_delay_, end));
+        } catch (...) {
+          error = std::current_exception();
+        }
+        stop_flag[parity] = error != nullptr || stop_requested_ != 0;
+      }
+      parity ^= 1;
+      w0 = w1;
+      if (halt) break;
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void Simulation::run_window_loop(Step end) {

@@ -27,6 +27,10 @@ class Observer {
   virtual void end_window(Step /*to*/) {}
   /// `completed` is false when the run was stopped by an error or interrupt.
   virtual void finish(bool /*completed*/) {}
+  /// True if the observer never changes the simulation (no stimuli, releases, stop requests from
+  /// its hooks) and does not sample state: the engine may then run its hooks on one thread while
+  /// the others go on with the next window (one barrier per window instead of two).
+  virtual bool passive() const { return false; }
 };
 
 }  // namespace nmsim

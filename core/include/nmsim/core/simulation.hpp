@@ -120,6 +120,7 @@ class Simulation {
 
  private:
   void run_window_loop(Step end);
+  void run_lean(Step end);
   struct PopulationGating;
   void apply_gating(PopulationGating& g, Step k, Range r, std::size_t n_ports, InputView& in);
   SimulationOptions options_;

@@ -162,6 +162,8 @@ class Recorder : public Observer {
   void on_spikes(const std::vector<Spike>& spikes) override;
   void end_window(Step to) override;
   void finish(bool completed) override;
+  /// Only writes files: the engine may run its hooks beside the next window's steps.
+  bool passive() const override { return true; }
 
  private:
   struct Impl;
