@@ -149,9 +149,9 @@ void check_invariance(bool dendritic) {
 }  // namespace
 
 TEST_CASE("plasticity: bit-identical weights and spikes for 1, 2, 3 threads and for run(a)+run(b) vs run(a+b)") {
-  check_invariance(false);
+  REQUIRE_NOTHROW(check_invariance(false));  // the CHECKs are inside
 }
 
 TEST_CASE("plasticity: the same with a dendritic delay (0.4 ms) on every plastic projection") {
-  check_invariance(true);
+  REQUIRE_NOTHROW(check_invariance(true));
 }
