@@ -308,7 +308,7 @@ TEST_CASE("stimuli: SpikeTimesInput rejects times that cannot be delivered") {
                   ConfigError);
 }
 
-TEST_CASE("stimuli: CurrentInput holds each amplitude over [t_i, t_{i+1}) and stops at stop") {
+TEST_CASE("stimuli: CurrentInput holds each amplitude over t_i <= t < t_{i+1} and stops at stop") {
   Simulation sim({0.1, 1, 2});
   auto& t = sim.add_population<ProbePopulation>("t", 3);
   sim.add_stimulus<CurrentInput>("c", t, std::vector<double>{0.5, 1.0, 1.3}, std::vector<double>{10.0, 0.0, -5.0},

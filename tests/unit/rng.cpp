@@ -125,7 +125,7 @@ TEST_CASE("rng: the same keys give identical sequences; a counter offset skips w
   for (int i = 0; i < 100; ++i) REQUIRE(from0.next_u32() == from5.next_u32());
 }
 
-TEST_CASE("rng: uniform on [0,1) has mean 1/2 and variance 1/12") {
+TEST_CASE("rng: uniform on 0 <= u < 1 has mean 1/2 and variance 1/12") {
   RandomStream rng(1, purpose_id("test/uniform"), 0);
   const std::size_t n = 1000000;
   double lo = 1, hi = 0;
