@@ -593,7 +593,7 @@ std::vector<std::uint64_t> Config::Impl::which_ids(const toml::table& t, const s
 }
 
 void Config::Impl::read_record(const toml::table& t, const std::string& path, std::size_t index) {
-  const ParamTable r = flat(t, path, {"which"});
+  const ParamTable r = flat(t, path, {"which", "probes"});
   RecordConfig rc;
   rc.kind = r.choice("kind", "", {"spikes", "state", "weights", "modulator"});
   const std::string what = r.string("what");
@@ -608,7 +608,19 @@ void Config::Impl::read_record(const toml::table& t, const std::string& path, st
     if (rc.kind == "weights")
       r.reject_unknown({"name", "kind", "what", "which", "interval", "start", "stop", "final"});
     else
-      r.reject_unknown({"name", "kind", "what", "interval", "start", "stop"});
+      r.reject_unknown({"name", "kind", "what", "interval", "start", "stop", "probes"});
+    if (rc.kind == "modulator" && t.get("probes")) {
+      const toml::node* pn = t.get("probes");
+      const toml::array* a = pn->as_array();
+      if (!a || a->empty()) fail(*pn, path + ".probes", "expected a non-empty array of [x, y, z] points (um)");
+      for (const auto& e : *a) {
+        const toml::array* q = e.as_array();
+        if (!q || q->size() != 3 || !(*q)[0].is_number() || !(*q)[1].is_number() || !(*q)[2].is_number())
+          fail(e, path + ".probes", fmt::format("expected [x, y, z] in um, found {}", node_type(e)));
+        rc.probes.push_back({*(*q)[0].value<double>(), *(*q)[1].value<double>(), *(*q)[2].value<double>()});
+      }
+      positions["record." + rc.name + ".probes"] = pos(*pn, path + ".probes");
+    }
     rc.final_snapshot = r.boolean("final", false);
     rc.interval = record_interval(r);
     for (std::uint64_t i : which_ids(t, path, "synapse indices")) rc.synapses.push_back(i);
@@ -622,6 +634,8 @@ void Config::Impl::read_record(const toml::table& t, const std::string& path, st
     rc.interval = record_interval(r);
     for (std::uint64_t i : which_ids(t, path, "neuron ids")) rc.neurons.push_back(static_cast<NeuronIndex>(i));
   }
+  if (rc.kind != "modulator" && t.get("probes"))
+    fail(*t.get("probes"), path + ".probes", "unknown key: probes go with kind = \"modulator\"");
   if (rc.kind != "spikes") {
     rc.start = r.number("start", 0.0, Check::non_negative);
     rc.stop = r.number("stop", std::numeric_limits<double>::infinity(), Check::non_negative);

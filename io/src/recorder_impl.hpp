@@ -137,6 +137,8 @@ struct ModulatorRequest {
   const Modulator* mod = nullptr;
   std::string field = "well_mixed";        // attribute `field` of /modulators/<name>
   std::vector<double> positions;           // [n_probes * 3] um
+  std::vector<std::array<double, 3>> requested;  // probe points asked for (spatial fields)
+  std::vector<std::size_t> probe_ids;      // the modulator's probe index per column; empty: pool
   std::uint64_t rows_sampled = 0;          // rows taken so far (written or pending)
   SampledRows rows;
 

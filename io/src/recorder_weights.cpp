@@ -142,7 +142,7 @@ void Recorder::snapshot_weights(const std::string& projection, std::string key) 
 }
 
 void Recorder::record_modulator(const std::string& modulator, double interval, double start, double stop,
-                                std::string key) {
+                                std::string key, std::vector<std::array<double, 3>> probes) {
   Impl& m = *impl_;
   if (key.empty()) key = "record." + modulator;
   if (m.prepared) throw ConfigError({}, key, "recordings must be requested before the simulation is prepared");
@@ -157,6 +157,10 @@ void Recorder::record_modulator(const std::string& modulator, double interval, d
       throw ConfigError({}, key,
                         fmt::format("modulator {} is recorded twice (once as {}): one recording per modulator",
                                     modulator, o.key));
+  for (const auto& p : probes)
+    for (double x : p)
+      if (!std::isfinite(x)) throw ConfigError({}, key + ".probes", "expected finite probe coordinates (um)");
+  r.requested = std::move(probes);
   r.modulator = modulator;
   r.key = std::move(key);
   m.modulators.push_back(std::move(r));
@@ -226,11 +230,26 @@ void Recorder::Impl::resolve_weights_and_modulators() {
                         fmt::format("expected the name of a modulator ({}), found \"{}\"",
                                     names.empty() ? std::string("the simulation has none") : names_of(names),
                                     r.modulator));
-    r.mod = &s.modulator(r.modulator);
+    Modulator& mod = s.modulator(r.modulator);
+    r.mod = &mod;
     r.schedule.resolve(dt, s.now(), r.key);
-    // The core Modulator interface describes one concentration for the whole tissue: one probe.
-    r.field = "well_mixed";
-    r.positions = {0.0, 0.0, 0.0};
+    r.field = mod.spatial() ? "grid" : "well_mixed";
+    r.positions.clear();
+    r.probe_ids.clear();
+    if (mod.spatial() && !r.requested.empty()) {
+      // Registered now, before the first window: the field samples them from then on.
+      for (const auto& p : r.requested) {
+        r.probe_ids.push_back(mod.add_probe(p));
+        r.positions.insert(r.positions.end(), p.begin(), p.end());
+      }
+    } else {
+      if (!mod.spatial() && !r.requested.empty())
+        throw ConfigError({}, r.key + ".probes",
+                          fmt::format("modulator {} is well mixed: it has one value everywhere, no probes", r.modulator));
+      // One column: the pool's value (a well-mixed level, or a field's mean).
+      const double at = mod.spatial() ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+      r.positions = {at, at, at};
+    }
     r.rows.width = r.probes();
   }
 }
@@ -290,14 +309,21 @@ void Recorder::Impl::sample_modulators(Step to) {
     const Modulator& mod = *r.mod;
     const Step wb = mod.window_begin();
     const Step we = mod.window_end();
+    const std::size_t columns = r.probe_ids.empty() ? 1 : r.probe_ids.size();
     for (std::uint64_t i = r.rows_sampled; i < total; ++i) {
       const Step j = r.schedule.step_of_row(i);
-      double v = std::numeric_limits<double>::quiet_NaN();  // not covered by this window (cannot happen)
-      if (j > wb && j <= we)
-        v = mod.piece(j - 1).at(dt);  // end of step j - 1
-      else if (j == wb && j < we)
-        v = mod.level(j);  // the first row of the run: no step before it
-      r.rows.row(i - r.rows.rows_written)[0] = static_cast<float>(v);
+      float* row = r.rows.row(i - r.rows.rows_written);
+      for (std::size_t c = 0; c < columns; ++c) {
+        const auto piece = [&](Step k) -> const LevelPiece& {
+          return r.probe_ids.empty() ? mod.piece(k) : mod.probe_piece(k, r.probe_ids[c]);
+        };
+        double v = std::numeric_limits<double>::quiet_NaN();  // not covered by this window (cannot happen)
+        if (j > wb && j <= we)
+          v = piece(j - 1).at(dt);  // end of step j - 1
+        else if (j == wb && j < we)
+          v = piece(j).at(0.0);  // the first row of the run: no step before it
+        row[c] = static_cast<float>(v);
+      }
     }
     r.rows_sampled = total;
   }

@@ -61,6 +61,7 @@ what = "msn"
 kind = "modulator"
 what = "DA"
 interval = 1.0
+probes = [[110, 110, 110], [250, 250, 250]]
 """
 FAILURES = []
 
@@ -86,13 +87,17 @@ def main():
         with h5py.File(out, "r") as f:
             res[n] = {"t": f["spikes/msn/timestamps"][...], "id": f["spikes/msn/node_ids"][...],
                       "da": f["modulators/DA/probes/data"][...]}
+            check(f["modulators/DA"].attrs["field"] == "grid", "field attribute says grid")
+            check(np.array_equal(f["modulators/DA/probes/positions"][...], [[110, 110, 110], [250, 250, 250]]),
+                  "probe positions written")
     if 1 in res:
         for n in (2, 3):
             if n in res:
                 check(all(np.array_equal(res[1][k], res[n][k]) for k in res[1]), f"--threads {n} bit-identical to 1")
         da = res[1]["da"]
-        check(da.shape[0] == 101 and np.all(np.isfinite(da)) and da.min() >= 0.0, f"DA recorded, finite, >= 0 ({da.shape})")
-        check(da.max() > 0.0205, f"release raises mean DA above baseline (max {da.max():.4f} uM)")
+        check(da.shape == (101, 2) and np.all(np.isfinite(da)) and da.min() >= 0.0, f"DA probes recorded, finite, >= 0 ({da.shape})")
+        near, far = da[:, 0].max(), da[:, 1].max()
+        check(near > 0.05 and near > 2 * far, f"DA peaks near the release sites (near {near:.4f} uM, far {far:.4f} uM)")
         check(len(res[1]["t"]) > 20, f"target population active ({len(res[1]['t'])} spikes)")
     print(f"{len(FAILURES)} failed" if FAILURES else "all field checks passed")
     return 1 if FAILURES else 0

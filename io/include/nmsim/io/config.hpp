@@ -4,6 +4,7 @@
 // Every value keeps its file position, so any error -- a TOML syntax error, an unknown key, a
 // wrong type, a model rejecting a parameter, the engine rejecting a delay -- is reported as
 // "file:line:col: key.path: expected ..., found ..." (nmsim::ConfigError).
+#include <array>
 #include <limits>
 #include <map>
 #include <memory>
@@ -30,6 +31,7 @@ struct RecordConfig {
   std::vector<NeuronIndex> neurons;  // state: empty = all
   std::vector<std::uint64_t> synapses;  // weights: indices in Projection::synapses() order; empty = all
   bool final_snapshot = false;          // weights: also write all weights at the end
+  std::vector<std::array<double, 3>> probes;  // modulator: points sampled in a spatial field (um)
   double interval = 0.0;   // ms (state); 0 = every step
   double start = 0.0;      // ms
   double stop = std::numeric_limits<double>::infinity();  // ms

@@ -69,6 +69,7 @@
 // allocation.
 // All HDF5 calls happen on one thread (prepare, end_window, finish) and, process-wide, under one
 // lock, so recorders of different simulations may run in different threads.
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -138,9 +139,12 @@ class Recorder : public Observer {
   void snapshot_weights(const std::string& projection, std::string key = {});
   /// Record the concentration of `modulator` every `interval` ms (a multiple of dt; 0 = every
   /// step) for start <= t <= stop [ms] (see "Modulators" above). `key` as above (default
-  /// "record.<modulator>").
+  /// "record.<modulator>"). `probes` (um) are the points sampled in a spatial field (trilinear,
+  /// one column each); without them, and for a well-mixed pool, one column holds the pool value
+  /// (a field's mean, positions NaN).
   void record_modulator(const std::string& modulator, double interval, double start = 0.0,
-                        double stop = std::numeric_limits<double>::infinity(), std::string key = {});
+                        double stop = std::numeric_limits<double>::infinity(), std::string key = {},
+                        std::vector<std::array<double, 3>> probes = {});
 
   /// Set the root attribute status: "running", "complete", "interrupted" or "failed". Written at
   /// once (and flushed); a status set here is kept by finish(). After finish() the file is
