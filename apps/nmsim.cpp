@@ -188,7 +188,7 @@ int cmd_run(const Args& a) {
       recorder.record_weights(r.population, r.synapses, r.interval, r.start, r.stop, key);
       if (r.final_snapshot) recorder.snapshot_weights(r.population, key);
     } else {
-      recorder.record_modulator(r.population, r.interval, r.start, r.stop, key, r.probes);
+      recorder.record_modulator(r.population, r.interval, r.start, r.stop, key, r.probes, r.snapshot_interval);
     }
   }
   sim->add_observer(recorder);

@@ -608,7 +608,8 @@ void Config::Impl::read_record(const toml::table& t, const std::string& path, st
     if (rc.kind == "weights")
       r.reject_unknown({"name", "kind", "what", "which", "interval", "start", "stop", "final"});
     else
-      r.reject_unknown({"name", "kind", "what", "interval", "start", "stop", "probes"});
+      r.reject_unknown({"name", "kind", "what", "interval", "start", "stop", "probes", "snapshot_interval"});
+    if (rc.kind == "modulator") rc.snapshot_interval = r.number("snapshot_interval", 0.0, Check::non_negative);
     if (rc.kind == "modulator" && t.get("probes")) {
       const toml::node* pn = t.get("probes");
       const toml::array* a = pn->as_array();

@@ -135,7 +135,15 @@ void Recorder::Impl::write_pending() {
   }
   for (auto& r : states) r.rows.write(r.schedule, dt);
   for (auto& r : weights) r.rows.write(r.schedule, dt);
-  for (auto& r : modulators) r.rows.write(r.schedule, dt);
+  for (auto& r : modulators) {
+    r.rows.write(r.schedule, dt);
+    if (!r.snap_times.empty()) {
+      r.snap_data.append(r.snap_pending.data(), r.snap_times.size());
+      r.snap_time.append(r.snap_times.data(), r.snap_times.size());
+      r.snap_pending.clear();
+      r.snap_times.clear();
+    }
+  }
   h5::set_attr(file.id(), "simulated_time", static_cast<double>(now_step) * dt);
 }
 
@@ -149,7 +157,11 @@ void Recorder::Impl::close_all_datasets() noexcept {
   for (auto& s : spikes) s.timestamps = {}, s.node_ids = {};
   for (auto& r : states) r.rows.close();
   for (auto& r : weights) r.rows.close();
-  for (auto& r : modulators) r.rows.close();
+  for (auto& r : modulators) {
+    r.rows.close();
+    r.snap_data = {};
+    r.snap_time = {};
+  }
 }
 
 void Recorder::Impl::close_all() noexcept {

@@ -139,6 +139,12 @@ struct ModulatorRequest {
   std::vector<double> positions;           // [n_probes * 3] um
   std::vector<std::array<double, 3>> requested;  // probe points asked for (spatial fields)
   std::vector<std::size_t> probe_ids;      // the modulator's probe index per column; empty: pool
+  double snapshot_interval = 0.0;          // [ms]; 0 = no snapshots
+  Step next_snapshot = 0;                  // step at or after which the next snapshot is due
+  std::vector<float> snap_pending;         // buffered snapshots, each nx*ny*nz (x fastest)
+  std::vector<double> snap_times;          // [ms] their times
+  std::size_t snap_size = 0;
+  h5::Dataset snap_data, snap_time;
   std::uint64_t rows_sampled = 0;          // rows taken so far (written or pending)
   SampledRows rows;
 

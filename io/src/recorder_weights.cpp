@@ -142,7 +142,7 @@ void Recorder::snapshot_weights(const std::string& projection, std::string key) 
 }
 
 void Recorder::record_modulator(const std::string& modulator, double interval, double start, double stop,
-                                std::string key, std::vector<std::array<double, 3>> probes) {
+                                std::string key, std::vector<std::array<double, 3>> probes, double snapshot_interval) {
   Impl& m = *impl_;
   if (key.empty()) key = "record." + modulator;
   if (m.prepared) throw ConfigError({}, key, "recordings must be requested before the simulation is prepared");
@@ -161,6 +161,9 @@ void Recorder::record_modulator(const std::string& modulator, double interval, d
     for (double x : p)
       if (!std::isfinite(x)) throw ConfigError({}, key + ".probes", "expected finite probe coordinates (um)");
   r.requested = std::move(probes);
+  if (!(snapshot_interval >= 0) || !std::isfinite(snapshot_interval))
+    throw ConfigError({}, key + ".snapshot_interval", fmt::format("expected a time >= 0 ms, found {}", snapshot_interval));
+  r.snapshot_interval = snapshot_interval;
   r.modulator = modulator;
   r.key = std::move(key);
   m.modulators.push_back(std::move(r));
@@ -251,6 +254,14 @@ void Recorder::Impl::resolve_weights_and_modulators() {
       r.positions = {at, at, at};
     }
     r.rows.width = r.probes();
+    if (r.snapshot_interval > 0) {
+      if (!mod.spatial() || mod.field_view().values.empty())
+        throw ConfigError({}, r.key + ".snapshot_interval",
+                          fmt::format("modulator {} is not a grid field: it has no snapshots", r.modulator));
+      const auto shape = mod.field_view().shape;
+      r.snap_size = shape[0] * shape[1] * shape[2];
+      r.next_snapshot = s.now();
+    }
   }
 }
 
@@ -272,6 +283,20 @@ void Recorder::Impl::create_weight_and_modulator_datasets() {
     pos.write_rows(r.positions.data(), 0, n);
     h5::set_attr(pos.id(), "units", "um");
     r.rows.create(g.get(), "probes/data", "probes/mapping/time", "uM", r.schedule, dt, info.duration, deflate);
+    if (r.snap_size > 0) {
+      const Modulator::FieldView v = r.mod->field_view();
+      const hsize_t nx = v.shape[0], ny = v.shape[1], nz = v.shape[2];
+      h5::GroupId sg = h5::create_group(g.get(), "snapshots");
+      r.snap_data = h5::Dataset::create(sg.get(), "data", h5::Type<float>::file(),
+                                        h5::Layout{{0, nz, ny, nx}, {H5S_UNLIMITED, nz, ny, nx}, {1, nz, ny, nx}, deflate});
+      h5::set_attr(r.snap_data.id(), "units", "uM");
+      r.snap_time = h5::Dataset::create(sg.get(), "times", h5::Type<double>::file(),
+                                        h5::Layout{{0}, {H5S_UNLIMITED}, {1024}, 0});
+      h5::set_attr(r.snap_time.id(), "units", "ms");
+      h5::set_attr(sg.get(), "origin", std::vector<double>(v.origin.begin(), v.origin.end()));
+      h5::set_attr(sg.get(), "spacing", std::vector<double>(v.spacing.begin(), v.spacing.end()));
+      h5::set_attr(sg.get(), "units", "um");
+    }
   }
 }
 
@@ -303,6 +328,13 @@ void Recorder::Impl::sample_weights(Step k, int tid) {
 
 void Recorder::Impl::sample_modulators(Step to) {
   for (auto& r : modulators) {
+    if (r.snap_size > 0 && to >= r.next_snapshot) {
+      const Modulator::FieldView v = r.mod->field_view();
+      for (double c : v.values) r.snap_pending.push_back(static_cast<float>(c));
+      r.snap_times.push_back(static_cast<double>(to) * dt);
+      const auto every = std::max<Step>(1, static_cast<Step>(std::llround(r.snapshot_interval / dt)));
+      while (r.next_snapshot <= to) r.next_snapshot += every;
+    }
     const std::uint64_t total = r.schedule.rows_through(to);
     if (total <= r.rows_sampled) continue;
     r.rows.reserve_through(total);

@@ -254,6 +254,16 @@ void GridField::apply_deposits(Step k) {
   pending_.erase(it);
 }
 
+Modulator::FieldView GridField::field_view() const {
+  const GridGeometry& g = p_.geometry;
+  FieldView v;
+  v.shape = {g.shape[0], g.shape[1], g.shape[2]};
+  v.origin = g.origin;
+  v.spacing = g.spacing;
+  v.values = c_;
+  return v;
+}
+
 void GridField::advance(Step from, Step to) {
   set_window(from, to);
   const std::size_t np = probes().size();

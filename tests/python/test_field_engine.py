@@ -62,6 +62,7 @@ kind = "modulator"
 what = "DA"
 interval = 1.0
 probes = [[110, 110, 110], [250, 250, 250]]
+snapshot_interval = 50.0
 """
 FAILURES = []
 
@@ -86,8 +87,14 @@ def main():
             continue
         with h5py.File(out, "r") as f:
             res[n] = {"t": f["spikes/msn/timestamps"][...], "id": f["spikes/msn/node_ids"][...],
-                      "da": f["modulators/DA/probes/data"][...]}
+                      "da": f["modulators/DA/probes/data"][...], "snap": f["modulators/DA/snapshots/data"][...]}
             check(f["modulators/DA"].attrs["field"] == "grid", "field attribute says grid")
+            snap = f["modulators/DA/snapshots/data"][...]
+            times = f["modulators/DA/snapshots/times"][...]
+            check(snap.shape[1:] == (26, 26, 26) and len(times) == snap.shape[0] >= 3, f"snapshots [n, nz, ny, nx] ({snap.shape}, times {times})")
+            check(np.array_equal(f["modulators/DA/snapshots"].attrs["spacing"], [10, 10, 10]), "snapshot spacing attribute")
+            # The voxel of the first probe (110 um = index 11) holds about what the probe reads.
+            res_snap = snap
             check(np.array_equal(f["modulators/DA/probes/positions"][...], [[110, 110, 110], [250, 250, 250]]),
                   "probe positions written")
     if 1 in res:
@@ -97,6 +104,9 @@ def main():
         da = res[1]["da"]
         check(da.shape == (101, 2) and np.all(np.isfinite(da)) and da.min() >= 0.0, f"DA probes recorded, finite, >= 0 ({da.shape})")
         near, far = da[:, 0].max(), da[:, 1].max()
+        last = res[1]["snap"][-1]
+        check(abs(last[11, 11, 11] - da[-1, 0]) < 0.05 * da[-1, 0] + 1e-6,
+              f"snapshot voxel at the first probe matches its trace ({last[11, 11, 11]:.4f} vs {da[-1, 0]:.4f})")
         check(near > 0.05 and near > 2 * far, f"DA peaks near the release sites (near {near:.4f} uM, far {far:.4f} uM)")
         check(len(res[1]["t"]) > 20, f"target population active ({len(res[1]['t'])} spikes)")
     print(f"{len(FAILURES)} failed" if FAILURES else "all field checks passed")

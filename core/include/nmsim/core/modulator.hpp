@@ -64,6 +64,15 @@ class Modulator {
   const std::vector<Position>& probes() const { return probes_; }
   /// True when the concentration depends on position (probe pieces differ).
   virtual bool spatial() const { return false; }
+  /// A spatial field's grid and values (uM, x fastest, then y, then z) at t = time (ms), the end
+  /// of the last window it advanced over; shape [nx, ny, nz] (empty values: not a grid).
+  struct FieldView {
+    std::array<std::size_t, 3> shape{};
+    Position origin{};
+    Position spacing{};
+    std::span<const double> values;
+  };
+  virtual FieldView field_view() const { return {}; }
   /// Piece of step k at probe i, k in the current window. Default: the pool's piece.
   virtual const LevelPiece& probe_piece(Step k, std::size_t /*probe*/) const { return piece(k); }
   /// Piece of step k; valid for the current window (from..to of the last advance()).

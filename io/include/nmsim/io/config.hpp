@@ -32,6 +32,7 @@ struct RecordConfig {
   std::vector<std::uint64_t> synapses;  // weights: indices in Projection::synapses() order; empty = all
   bool final_snapshot = false;          // weights: also write all weights at the end
   std::vector<std::array<double, 3>> probes;  // modulator: points sampled in a spatial field (um)
+  double snapshot_interval = 0.0;             // modulator: ms between whole-field snapshots (0 = none)
   double interval = 0.0;   // ms (state); 0 = every step
   double start = 0.0;      // ms
   double stop = std::numeric_limits<double>::infinity();  // ms

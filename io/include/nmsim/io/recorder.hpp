@@ -141,10 +141,12 @@ class Recorder : public Observer {
   /// step) for start <= t <= stop [ms] (see "Modulators" above). `key` as above (default
   /// "record.<modulator>"). `probes` (um) are the points sampled in a spatial field (trilinear,
   /// one column each); without them, and for a well-mixed pool, one column holds the pool value
-  /// (a field's mean, positions NaN).
+  /// (a field's mean, positions NaN). `snapshot_interval` > 0 (ms): the whole field of a grid
+  /// modulator is written to snapshots/data [n, nz, ny, nx] at the first window end at or after
+  /// every multiple of it (the actual times in snapshots/times).
   void record_modulator(const std::string& modulator, double interval, double start = 0.0,
                         double stop = std::numeric_limits<double>::infinity(), std::string key = {},
-                        std::vector<std::array<double, 3>> probes = {});
+                        std::vector<std::array<double, 3>> probes = {}, double snapshot_interval = 0.0);
 
   /// Set the root attribute status: "running", "complete", "interrupted" or "failed". Written at
   /// once (and flushed); a status set here is kept by finish(). After finish() the file is
