@@ -87,10 +87,7 @@ int main(int argc, char** argv) {
   sim.prepare();
   const double build_s = bench::wall_seconds() - t_build0;
 
-  const double t_run0 = bench::wall_seconds(), cpu_run0 = bench::cpu_seconds();
-  sim.run(duration);
-  clock.finish_run();
-  const double run_s = bench::wall_seconds() - t_run0, run_cpu_s = bench::cpu_seconds() - cpu_run0;
+  const auto [run_s, run_cpu_s] = bench::timed_run(sim, duration, clock);
   sim.finish(true);
 
   const double spikes = static_cast<double>(sim.total_spikes());

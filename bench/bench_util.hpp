@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "nmsim/core/observer.hpp"
+#include "nmsim/core/simulation.hpp"
 #include "nmsim/core/stimulus.hpp"
 
 namespace nmsim::bench {
@@ -152,5 +153,16 @@ class DeliveryProbe : public Stimulus {
  private:
   DeliveryTiming* t_;
 };
+
+/// Wall and CPU time of one Simulation::run(duration), with the delivery clock closed after it.
+struct RunTimes {
+  double wall_s, cpu_s;
+};
+inline RunTimes timed_run(Simulation& sim, double duration, DeliveryClock& clock) {
+  const double t0 = wall_seconds(), c0 = cpu_seconds();
+  sim.run(duration);
+  clock.finish_run();
+  return {wall_seconds() - t0, cpu_seconds() - c0};
+}
 
 }  // namespace nmsim::bench

@@ -27,6 +27,13 @@ double read_mu(const ParamTable& t) {
   return t.number("mu", Check::non_negative);
 }
 
+// pairing = "all_to_all" (default) | "nearest", for any rule's Pairing enum.
+template <class Pairing>
+Pairing read_pairing(const ParamTable& t) {
+  return t.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest" ? Pairing::nearest
+                                                                                   : Pairing::all_to_all;
+}
+
 void check_bounds(const ParamTable& t, double w_min, double w_max) {
   if (!(w_max > w_min))
     t.fail(t.has("w_max") ? "w_max" : "w_min", fmt::format("expected w_max > w_min, found w_min = {}, w_max = {}", w_min, w_max));
@@ -61,8 +68,7 @@ StdpParams StdpParams::from(const ParamTable& t) {
   p.w_max = t.number("w_max", p.w_max);
   check_bounds(t, p.w_min, p.w_max);
   p.mu = read_mu(t);
-  p.pairing = t.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest" ? Pairing::nearest
-                                                                                       : Pairing::all_to_all;
+  p.pairing = read_pairing<decltype(p.pairing)>(t);
   return p;
 }
 
@@ -79,8 +85,7 @@ StdpTripletParams StdpTripletParams::from(const ParamTable& t) {
   p.w_min = t.number("w_min", p.w_min);
   p.w_max = t.number("w_max", p.w_max);
   check_bounds(t, p.w_min, p.w_max);
-  p.pairing = t.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest" ? Pairing::nearest
-                                                                                       : Pairing::all_to_all;
+  p.pairing = read_pairing<decltype(p.pairing)>(t);
   return p;
 }
 
@@ -101,8 +106,7 @@ StdpEligibilityParams StdpEligibilityParams::from(const ParamTable& t) {
   if (p.interval > 10.0 * p.tau_c)
     t.fail("interval", fmt::format("expected interval <= 10 tau_c = {} ms (precision), found {} ms", 10.0 * p.tau_c,
                                    p.interval));
-  p.pairing = t.choice("pairing", "all_to_all", {"all_to_all", "nearest"}) == "nearest" ? Pairing::nearest
-                                                                                       : Pairing::all_to_all;
+  p.pairing = read_pairing<decltype(p.pairing)>(t);
   p.modulator = t.string("modulator");
   return p;
 }
