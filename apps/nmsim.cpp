@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -20,6 +21,8 @@
 #include "nmsim/io/version.hpp"
 #include "nmsim/models/register.hpp"
 #include "nmsim/modulators/register.hpp"
+#include "cli_args.hpp"
+#include "output_path.hpp"
 #include "progress.hpp"
 
 namespace {
@@ -31,7 +34,7 @@ const char* kUsage =
     "\n"
     "usage:\n"
     "  nmsim run CONFIG.toml [-o OUT.h5] [--threads N] [--seed S] [--duration MS]\n"
-    "                        [--set KEY=VALUE]... [--quiet]\n"
+    "                        [--set KEY=VALUE]... [--force] [--quiet]\n"
     "  nmsim validate CONFIG.toml [--set KEY=VALUE]...\n"
     "  nmsim info OUT.h5\n"
     "  nmsim --version | --help | <command> --help\n";
@@ -44,9 +47,11 @@ const char* kRunHelp =
     "  --duration MS           simulated time in ms (overrides simulation.duration)\n"
     "  --set KEY=VALUE         set any config key, e.g. --set population.exc.params.tau_m=15\n"
     "                          (arrays of tables are addressed by name; VALUE is TOML)\n"
+    "  -f, --force             overwrite the output file if it exists (refused otherwise)\n"
     "  --quiet                 no progress line on stderr\n"
     "Progress goes to stderr when it is a terminal; a summary of the results to stdout.\n"
-    "Ctrl-C stops at the next window, keeps everything written (status \"interrupted\"), exit 130.\n";
+    "Ctrl-C stops at the end of the current delivery window (docs/reliability.md), keeps everything\n"
+    "written (status \"interrupted\"), exit 130. Bad input exits 2 and leaves no output file.\n";
 
 const char* kValidateHelp =
     "nmsim validate CONFIG.toml [--set KEY=VALUE]...   parse and check a config; build nothing\n"
@@ -62,84 +67,9 @@ extern "C" void on_signal(int) {
   if (g_running) g_running->request_stop();
 }
 
-std::string toml_quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-struct Args {
-  std::string command;
-  std::string file;
-  std::vector<std::string> sets;
-  bool quiet = false;
-  bool help = false;
-};
-
 [[noreturn]] void bad_usage(const std::string& msg) { throw nmsim::ConfigError({"command line", 0, 0}, "", msg); }
 
-Args parse_args(int argc, char** argv) {
-  Args a;
-  std::vector<std::string> v(argv + 1, argv + argc);
-  if (v.empty()) bad_usage("expected a command (run, validate, info); see nmsim --help");
-  a.command = v[0];
-  std::vector<std::string> flag_sets;
-  for (std::size_t i = 1; i < v.size(); ++i) {
-    const std::string& s = v[i];
-    auto value = [&](const char* what) -> std::string {
-      if (i + 1 >= v.size()) bad_usage(fmt::format("{} expects {}", s, what));
-      return v[++i];
-    };
-    auto number = [&](const char* what, bool integer) -> std::string {
-      const std::string x = value(what);
-      try {
-        std::size_t used = 0;
-        if (integer) {
-          const long long n = std::stoll(x, &used);
-          if (n < 0) throw std::invalid_argument("negative");
-        } else {
-          const double d = std::stod(x, &used);
-          if (!(d >= 0)) throw std::invalid_argument("negative");
-        }
-        if (used != x.size()) throw std::invalid_argument("trailing");
-      } catch (const std::exception&) {
-        bad_usage(fmt::format("{} expects {}, found \"{}\"", s, what, x));
-      }
-      return x;
-    };
-    if (s == "--help" || s == "-h") {
-      a.help = true;
-    } else if (s == "--quiet" || s == "-q") {
-      a.quiet = true;
-    } else if (s == "--set") {
-      a.sets.push_back(value("KEY=VALUE"));
-    } else if (s.rfind("--set=", 0) == 0) {
-      a.sets.push_back(s.substr(6));
-    } else if (s == "-o" || s == "--output") {
-      flag_sets.push_back("output.file=" + toml_quote(value("a file name")));
-    } else if (s == "--threads") {
-      flag_sets.push_back("simulation.threads=" + number("a whole number >= 0", true));
-    } else if (s == "--seed") {
-      flag_sets.push_back("simulation.seed=" + number("a whole number >= 0", true));
-    } else if (s == "--duration") {
-      flag_sets.push_back("simulation.duration=" + number("a duration in ms >= 0", false));
-    } else if (s == "--checkpoint-every" || s == "--resume") {
-      bad_usage(fmt::format("{} is not available in this version of nmsim", s));
-    } else if (!s.empty() && s[0] == '-') {
-      bad_usage(fmt::format("unknown option \"{}\" for nmsim {}; see nmsim {} --help", s, a.command, a.command));
-    } else if (a.file.empty()) {
-      a.file = s;
-    } else {
-      bad_usage(fmt::format("unexpected argument \"{}\"", s));
-    }
-  }
-  // Flags come after --set so that -o, --seed, ... win.
-  a.sets.insert(a.sets.end(), flag_sets.begin(), flag_sets.end());
-  return a;
-}
+using nmsim::apps::Args;
 
 void print_summary(const nmsim::Simulation& sim, const std::string& file, double wall_s, bool completed) {
   const double t = sim.time();
@@ -174,23 +104,36 @@ std::unique_ptr<nmsim::Simulation> build(const nmsim::io::Config& cfg) {
 
 int cmd_run(const Args& a) {
   const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
-  const std::unique_ptr<nmsim::Simulation> sim = build(cfg);
   const nmsim::io::OutputConfig& out = cfg.output();
-  nmsim::io::Recorder recorder({out.file, out.flush_interval, out.compression},
-                               {cfg.resolved_text(), sim->seed(), sim->dt(), cfg.duration(), sim->threads()});
-  for (const auto& r : cfg.records()) {
-    const std::string key = "record." + r.name;
-    if (r.kind == "spikes") {
-      recorder.record_spikes(r.population, key);
-    } else if (r.kind == "state") {
-      recorder.record_state(r.population, r.variable, r.neurons, r.interval, r.start, r.stop, key);
-    } else if (r.kind == "weights") {
-      recorder.record_weights(r.population, r.synapses, r.interval, r.start, r.stop, key);
-      if (r.final_snapshot) recorder.snapshot_weights(r.population, key);
-    } else {
-      recorder.record_modulator(r.population, r.interval, r.start, r.stop, key, r.probes, r.snapshot_interval);
-    }
+  // Everything is checked before the output file is created: bad input leaves no file behind.
+  try {
+    nmsim::apps::check_output_path(out.file, a.force);
+  } catch (const nmsim::ConfigError& e) {
+    cfg.rethrow_with_position(e);
   }
+  const std::unique_ptr<nmsim::Simulation> sim = build(cfg);
+  std::unique_ptr<nmsim::io::Recorder> recorder_ptr;
+  try {
+    recorder_ptr = std::make_unique<nmsim::io::Recorder>(
+        nmsim::io::OutputOptions{out.file, out.flush_interval, out.compression},
+        nmsim::io::RunInfo{cfg.resolved_text(), sim->seed(), sim->dt(), cfg.duration(), sim->threads()});
+    for (const auto& r : cfg.records()) {
+      const std::string key = "record." + r.name;
+      if (r.kind == "spikes") {
+        recorder_ptr->record_spikes(r.population, key);
+      } else if (r.kind == "state") {
+        recorder_ptr->record_state(r.population, r.variable, r.neurons, r.interval, r.start, r.stop, key);
+      } else if (r.kind == "weights") {
+        recorder_ptr->record_weights(r.population, r.synapses, r.interval, r.start, r.stop, key);
+        if (r.final_snapshot) recorder_ptr->snapshot_weights(r.population, key);
+      } else {
+        recorder_ptr->record_modulator(r.population, r.interval, r.start, r.stop, key, r.probes, r.snapshot_interval);
+      }
+    }
+  } catch (const nmsim::ConfigError& e) {
+    cfg.rethrow_with_position(e);
+  }
+  nmsim::io::Recorder& recorder = *recorder_ptr;
   sim->add_observer(recorder);
   nmsim::apps::Progress progress(cfg.duration());
   if (!a.quiet && isatty(STDERR_FILENO)) sim->add_observer(progress);
@@ -199,6 +142,7 @@ int cmd_run(const Args& a) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const auto t0 = std::chrono::steady_clock::now();
+  bool completed = false;
   try {
     try {
       sim->prepare();
@@ -206,24 +150,34 @@ int cmd_run(const Args& a) {
       cfg.rethrow_with_position(e);
     }
     sim->run(cfg.duration());
+    g_running = nullptr;
+    completed = !sim->stopped() && !g_interrupted;
+    sim->finish(completed);
   } catch (const nmsim::ConfigError&) {
+    // Bad input found after the file was created: close it and remove it.
     g_running = nullptr;
-    recorder.set_status("failed");
-    sim->finish(false);
-    throw;
-  } catch (const std::exception&) {
-    g_running = nullptr;
-    recorder.set_status("failed");
+    const bool created = recorder.is_open();
     try {
       sim->finish(false);
+    } catch (const std::exception&) {
+    }
+    if (created) {
+      std::error_code ec;
+      std::filesystem::remove(out.file, ec);
+    }
+    throw;
+  } catch (const std::exception&) {
+    // A failure while running (numerical blow-up, write error): keep what was flushed, mark the
+    // file "failed" as far as the file system still lets us; the first error is the message.
+    g_running = nullptr;
+    try {
+      recorder.set_status("failed");
+      sim->finish(false);
     } catch (const std::exception& e2) {
-      std::cerr << "nmsim: error while closing the output after a failure: " << e2.what() << "\n";
+      std::cerr << "nmsim: note: the output file could not be closed cleanly: " << e2.what() << "\n";
     }
     throw;
   }
-  g_running = nullptr;
-  const bool completed = !sim->stopped() && !g_interrupted;
-  sim->finish(completed);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   print_summary(*sim, out.file, wall, completed);
   return completed ? kOk : kInterrupted;
@@ -262,7 +216,7 @@ int main(int argc, char** argv) {
         return kOk;
       }
     }
-    const Args a = parse_args(argc, argv);
+    const Args a = nmsim::apps::parse_args(std::vector<std::string>(argv + 1, argv + argc));
     const char* help = a.command == "run"        ? kRunHelp
                        : a.command == "validate" ? kValidateHelp
                        : a.command == "info"     ? kInfoHelp

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "finite_check.hpp"
+
 namespace nmsim {
 
 Simulation::Simulation(SimulationOptions options) : options_(options) {
@@ -404,6 +406,7 @@ void Simulation::run_lean(Step end) {
     for (const auto& port : p->ports()) kinds[p->index()].push_back(port.kind);
   std::exception_ptr error;
   bool stop_flag[2] = {false, false};
+  detail::FiniteCheck finite(populations_, threads_);
   try {
     for (Observer* o : observers_) o->begin_window(now_, std::min<Step>(now_ + min_delay_, end));
   } catch (...) {
@@ -444,6 +447,7 @@ void Simulation::run_lean(Step end) {
           std::fill(buf.i_ext() + r.begin, buf.i_ext() + r.end, 0.0);
         }
       }
+      finite.scan(tid, my_range, parity);
 #pragma omp barrier
       const bool halt = stop_flag[parity ^ 1];  // written by thread 0 in the window before
       merged.clear();
@@ -465,6 +469,7 @@ void Simulation::run_lean(Step end) {
         total_spikes_ += merged.size();
         now_ = w1;
         try {
+          finite.raise_if_bad(w0, w1, options_.dt, parity);
           for (Observer* o : observers_) o->on_spikes(merged);
           for (Observer* o : observers_) o->end_window(w1);
           if (w1 < end)
@@ -488,6 +493,7 @@ void Simulation::run_window_loop(Step end) {
   std::vector<Spike> merged;
   std::exception_ptr error;
   bool stop = false;
+  detail::FiniteCheck finite(populations_, threads_);
   std::vector<Observer*> samplers;
   for (Observer* o : observers_)
     if (o->samples()) samplers.push_back(o);
@@ -562,6 +568,7 @@ void Simulation::run_window_loop(Step end) {
         }
         for (Observer* o : samplers) o->sample(k, tid);
       }
+      finite.scan(tid, my_range);
 #pragma omp barrier
 #pragma omp single
       {
@@ -584,6 +591,7 @@ void Simulation::run_window_loop(Step end) {
         total_spikes_ += merged.size();
         now_ = w1;
         try {
+          finite.raise_if_bad(w0, w1, options_.dt);
           for (auto& m : modulators_) m->on_spikes(merged);
           for (Observer* o : observers_) o->on_spikes(merged);
           for (Observer* o : observers_) o->end_window(w1);
