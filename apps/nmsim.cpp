@@ -54,7 +54,8 @@ const char* kRunHelp =
     "written (status \"interrupted\"), exit 130. Bad input exits 2 and leaves no output file.\n";
 
 const char* kValidateHelp =
-    "nmsim validate CONFIG.toml [--set KEY=VALUE]...   parse and check a config; build nothing\n"
+    "nmsim validate CONFIG.toml [--set KEY=VALUE]...   check a config: parse it and build the network\n"
+    "(connectivity included) without running it or writing anything\n"
     "Exit 0 when valid, 2 with one message (file:line:col: key: expected ..., found ...) otherwise.\n";
 
 const char* kInfoHelp = "nmsim info OUT.h5   summarise what a result file holds\n";
@@ -186,6 +187,12 @@ int cmd_run(const Args& a) {
 int cmd_validate(const Args& a) {
   const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
   const std::unique_ptr<nmsim::Simulation> sim = build(cfg);
+  // Prepare too (connectivity, modulator geometry): every check a run makes before its first step.
+  try {
+    sim->prepare();
+  } catch (const nmsim::ConfigError& e) {
+    cfg.rethrow_with_position(e);
+  }
   std::size_t neurons = 0;
   for (const auto& p : sim->populations()) neurons += p->size();
   std::cout << fmt::format("{}: valid ({} populations, {} neurons, {} projections, {} stimuli, {} records; "

@@ -242,6 +242,14 @@ ModulationMap& Simulation::add_modulation(ModulationMap map, const std::string& 
       throw ConfigError({}, key + ".terms",
                         fmt::format("modulator {} is a spatial field: population {} needs positions", term.modulator->name(),
                                     probed->name()));
+    for (std::size_t i = 0; i < probed->positions().size(); ++i) {
+      const Position& x = probed->positions()[i];
+      if (!term.modulator->covers(x))
+        throw ConfigError({}, key + ".terms",
+                          fmt::format("expected the grid of modulator {} to cover the neurons that read it, found neuron "
+                                      "{} of population {} at ({}, {}, {}) um outside it",
+                                      term.modulator->name(), i, probed->name(), x[0], x[1], x[2]));
+    }
     term.probe.clear();
     for (const auto& p : probed->positions()) term.probe.push_back(term.modulator->add_probe(p));
   }

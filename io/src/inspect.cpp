@@ -175,8 +175,9 @@ std::string describe(const std::string& path) {
   const std::string version = string_attr(root, "nmsim_version");
   if (!version.empty())
     out += fmt::format("{}: nmsim {} result file\n", path, version);
-  else
-    out += fmt::format("{}: HDF5 file (no nmsim_version attribute: not written by nmsim)\n", path);
+  else  // bad input for `nmsim info` (exit code 2): another program's file, not a result of ours
+    throw RuntimeError("expected an nmsim result file, found an HDF5 file without the root attribute "
+                       "nmsim_version (not written by nmsim)");
 
   const std::string status = string_attr(root, "status");
   if (!status.empty()) {

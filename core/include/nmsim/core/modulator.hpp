@@ -64,6 +64,9 @@ class Modulator {
   const std::vector<Position>& probes() const { return probes_; }
   /// True when the concentration depends on position (probe pieces differ).
   virtual bool spatial() const { return false; }
+  /// Whether the field is defined at `where` (a grid: inside its box of voxels). Readers outside
+  /// are a configuration error: a clamped value far from the tissue modelled would be a guess.
+  virtual bool covers(const Position& /*where*/) const { return true; }
   /// A spatial field's grid and values (uM, x fastest, then y, then z) at t = time (ms), the end
   /// of the last window it advanced over; shape [nx, ny, nz] (empty values: not a grid).
   struct FieldView {

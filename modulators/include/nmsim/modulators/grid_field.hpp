@@ -78,6 +78,7 @@ class GridField : public Modulator {
   /// Raise the concentration everywhere by `amount` uM at t_step.
   void release_at(Step step, double amount) override;
   bool spatial() const override { return true; }
+  bool covers(const Position& where) const override { return p_.geometry.voxel_of(where).has_value(); }
   FieldView field_view() const override;
   /// Large grids parallelise their sweeps: the engine advances them outside its own region.
   bool parallel_advance() const override { return threads_ > 1 && p_.geometry.size() >= 16384; }
