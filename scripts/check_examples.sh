@@ -10,7 +10,7 @@ nmsim="$root/$build/bin/nmsim"
 status=0
 for ex in brunel coba spnet; do
   echo "== $ex"
-  "$nmsim" run "$root/examples/$ex/$ex.toml" -o "$out/$ex.h5" --quiet
+  "$nmsim" run "$root/examples/$ex/$ex.toml" -o "$out/$ex.h5" --quiet --force
   /usr/bin/python3 "$root/examples/$ex/check.py" "$out/$ex.h5" || status=1
 done
 echo "== cpp_api"

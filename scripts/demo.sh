@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$root/out"
 out="$root/out/brunel.h5"
 echo "nmsim: running examples/brunel/brunel.toml (12 500 neurons, 1 s) -> $out" >&2
-"$root/$build/bin/nmsim" run "$root/examples/brunel/brunel.toml" -o "$out"
+"$root/$build/bin/nmsim" run "$root/examples/brunel/brunel.toml" -o "$out" --force
 echo
 "$root/$build/bin/nmsim" info "$out"
 echo
