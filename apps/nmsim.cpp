@@ -142,6 +142,7 @@ int cmd_run(const Args& a) {
   g_running = sim.get();
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGXFSZ, SIG_IGN);  // over a file-size limit a write fails (EFBIG) and is reported
   const auto t0 = std::chrono::steady_clock::now();
   bool completed = false;
   try {
@@ -173,6 +174,10 @@ int cmd_run(const Args& a) {
     g_running = nullptr;
     try {
       recorder.set_status("failed");
+    } catch (const std::exception& e2) {
+      std::cerr << "nmsim: note: the output file keeps status \"running\": " << e2.what() << "\n";
+    }
+    try {
       sim->finish(false);
     } catch (const std::exception& e2) {
       std::cerr << "nmsim: note: the output file could not be closed cleanly: " << e2.what() << "\n";

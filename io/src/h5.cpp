@@ -61,6 +61,8 @@ void fail(const std::string& what) {
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_error, &reason);
     H5Eclear2(H5E_DEFAULT);
   }
+  // Low-level reasons span lines ("...failed: time = ...\n, filename = ..."): one line, always.
+  std::replace(reason.begin(), reason.end(), '\n', ' ');
   if (reason.empty()) throw RuntimeError("HDF5: cannot " + what);
   throw RuntimeError("HDF5: cannot " + what + ": " + reason);
 }

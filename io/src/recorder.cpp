@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -147,7 +152,36 @@ void Recorder::Impl::write_pending() {
   h5::set_attr(file.id(), "simulated_time", static_cast<double>(now_step) * dt);
 }
 
+std::size_t Recorder::Impl::bytes_to_reserve() const {
+  // Chunks already on disk that get more rows are rewritten (compressed: at the end of the
+  // file), so every dataset may rewrite one chunk of <= 128 KiB; metadata needs far less than
+  // the 1 MiB added for it.
+  std::size_t datasets = 2 * spikes.size() + states.size() + weights.size() + 2 * modulators.size();
+  std::size_t b = pending_bytes() + (datasets << 17) + (std::size_t{1} << 20);
+  for (const auto& r : modulators) b += r.snap_pending.size() * sizeof(float);
+  return b;
+}
+
+void Recorder::Impl::reserve(std::size_t bytes) {
+  if (reserve_fd < 0) return;
+  struct stat st {};
+  if (::fstat(reserve_fd, &st) != 0) return;
+  const off_t size = st.st_size;
+  const int err = ::posix_fallocate(reserve_fd, size, static_cast<off_t>(bytes));
+  if (::ftruncate(reserve_fd, size) != 0) {
+    // The file keeps the reserved tail; HDF5 ignores bytes past its end-of-file address.
+  }
+  if (err == 0 || err == EINVAL || err == EOPNOTSUPP) return;  // the last two: cannot tell; go ahead
+  write_failed = true;
+  throw RuntimeError(fmt::format("cannot write to the output file \"{}\": {} (about {} MiB more were needed); it "
+                                 "holds the run up to t = {} ms, its last flush",
+                                 options.file, std::strerror(err), (bytes >> 20) + 1,
+                                 static_cast<double>(last_flush_step) * dt));
+}
+
 void Recorder::Impl::flush_now() {
+  if (write_failed) return;
+  reserve(bytes_to_reserve());
   write_pending();
   file.flush();
   last_flush_step = now_step;
@@ -166,6 +200,8 @@ void Recorder::Impl::close_all_datasets() noexcept {
 
 void Recorder::Impl::close_all() noexcept {
   close_all_datasets();
+  if (reserve_fd >= 0) ::close(reserve_fd);
+  reserve_fd = -1;
   try {
     file.close();
   } catch (...) {
@@ -326,6 +362,7 @@ void Recorder::prepare(const Simulation& sim) {
 void Recorder::Impl::create_file() {
   const Simulation& s = *sim;
   file = h5::File::create(options.file);
+  reserve_fd = ::open(options.file.c_str(), O_WRONLY | O_CLOEXEC);
   h5::Lock lock;
   const hid_t root = file.id();
   h5::set_attr(root, "nmsim_version", std::string(version()));
@@ -445,7 +482,15 @@ void Recorder::finish(bool completed) {
   if (!m.prepared || m.finished) return;
   m.finished = true;
   try {
+    if (m.write_failed) {  // nothing more fits: close what is on disk as it is
+      m.close_all();
+      return;
+    }
     if (m.sim) m.now_step = std::max(m.now_step, m.sim->now());
+    std::size_t final_bytes = m.bytes_to_reserve();
+    for (const auto& sr : m.snapshots)
+      if (sr.proj) final_bytes += sr.proj->synapse_count() * 32;
+    m.reserve(final_bytes);
     m.write_pending();
     m.write_snapshots();
     h5::set_attr(m.file.id(), "status", m.status.empty() ? std::string(completed ? "complete" : "interrupted")
@@ -468,6 +513,7 @@ void Recorder::set_status(const std::string& status) {
   m.status = status;
   if (!m.prepared) return;  // remembered; no file exists
   if (!m.finished) {
+    m.reserve(std::size_t{1} << 20);
     h5::set_attr(m.file.id(), "status", status);
     m.file.flush();
     return;

@@ -178,6 +178,19 @@ struct Recorder::Impl {
   bool finished = false;
   bool window_ok = false;
   std::string status;  // set by set_status; empty = decided by finish()
+  int reserve_fd = -1;       // the output file, for reserve(); -1 = none
+  bool write_failed = false;  // a reservation failed: nothing more is written but the status
+
+  /// Make sure the file system will take `bytes` more bytes before HDF5 writes anything: a write
+  /// that fails half way (disk full, file-size limit) would leave a superblock that points past
+  /// the end of the file, and the file would no longer open. posix_fallocate grows the file by
+  /// `bytes`, then it is cut back to its size; on ENOSPC/EFBIG nothing is written and a
+  /// RuntimeError says so (write_failed). Another process may take the space between the check
+  /// and the write: this is a best effort, not a guarantee.
+  void reserve(std::size_t bytes);
+  /// Upper estimate of what the next write_pending + flush writes (data, rewritten chunks,
+  /// metadata).
+  std::size_t bytes_to_reserve() const;
 
   std::size_t pending_bytes() const;
   /// Append everything buffered to the datasets (no H5Fflush: callers flush right after, so the
