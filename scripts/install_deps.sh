@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages nmsim needs, only those that are missing.
 set -euo pipefail
-packages=(build-essential cmake libhdf5-dev hdf5-tools libboost-dev libfmt-dev catch2 libtomlplusplus-dev
+packages=(build-essential cmake libhdf5-dev hdf5-tools zlib1g-dev libboost-dev libfmt-dev catch2 libtomlplusplus-dev
           python3-h5py python3-numpy python3-matplotlib)
 # Brian2 is only needed for the comparison benchmarks: NMSIM_WITH_BRIAN=1 make ...
 if [ "${NMSIM_WITH_BRIAN:-0}" = 1 ]; then packages+=(python3-brian); fi
+# Fashion-MNIST (IDX files in /usr/share/datasets/fashion-mnist, ~30 MB) is only needed for the
+# continual-learning study: NMSIM_WITH_FASHION_MNIST=1 make deps (examples/continual/README.md).
+if [ "${NMSIM_WITH_FASHION_MNIST:-0}" = 1 ]; then packages+=(dataset-fashion-mnist); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
