@@ -4,6 +4,7 @@
 #include <string>
 
 #include "nmsim/core/error.hpp"
+#include "nmsim/core/state.hpp"
 
 namespace nmsim {
 
@@ -24,6 +25,14 @@ void Population::set_positions(std::vector<std::array<double, 3>> positions) {
       if (!std::isfinite(x))
         throw ConfigError({}, "population." + name_ + ".positions", "expected finite coordinates (um)");
   positions_ = std::move(positions);
+}
+
+void Population::save_state(StateWriter& /*w*/) const {
+  throw StateError("population." + name_, "model " + std::string(model()) + " cannot be checkpointed in this version");
+}
+
+void Population::restore_state(const StateReader& /*r*/) {
+  throw StateError("population." + name_, "model " + std::string(model()) + " cannot be checkpointed in this version");
 }
 
 int Population::port_index(std::string_view port) const {

@@ -276,6 +276,42 @@ void Projection::deliver_scaled(int tid, std::span<const Spike> spikes) {
   }
 }
 
+std::vector<std::vector<std::uint64_t>> Projection::canonical_index() const {
+  // Threads own increasing target ranges and each row keeps its targets in creation order, so
+  // walking row s of thread 0, 1, ... lists the synapses of source s by (target, creation).
+  const std::size_t n_src = source_->size();
+  std::vector<std::uint64_t> next(n_src + 1, 0);
+  for (const auto& c : csr_)
+    for (std::size_t s = 0; s + 1 < c.row.size(); ++s) next[s + 1] += c.row[s + 1] - c.row[s];
+  for (std::size_t s = 0; s < n_src; ++s) next[s + 1] += next[s];
+  std::vector<std::vector<std::uint64_t>> out(csr_.size());
+  for (std::size_t t = 0; t < csr_.size(); ++t) {
+    const SynapseCsr& c = csr_[t];
+    out[t].resize(c.size());
+    for (std::size_t s = 0; s + 1 < c.row.size(); ++s)
+      for (std::uint64_t q = c.row[s]; q < c.row[s + 1]; ++q) out[t][q] = next[s]++;
+  }
+  return out;
+}
+
+void Projection::save_state(StateWriter& w) const {
+  const auto canon = canonical_index();
+  std::vector<double> weights(synapse_count());
+  for (std::size_t t = 0; t < csr_.size(); ++t)
+    for (std::size_t q = 0; q < csr_[t].size(); ++q) weights[canon[t][q]] = csr_[t].weight[q];
+  w.write("weights", weights);
+  if (gain_map_) w.write("gain", gain_);
+}
+
+void Projection::restore_state(const StateReader& r) {
+  const auto canon = canonical_index();
+  std::vector<double> weights(synapse_count());
+  r.read_into("weights", weights);
+  for (std::size_t t = 0; t < csr_.size(); ++t)
+    for (std::size_t q = 0; q < csr_[t].size(); ++q) csr_[t].weight[q] = weights[canon[t][q]];
+  if (gain_map_) r.read_into("gain", gain_);
+}
+
 std::vector<Projection::Synapse> Projection::synapses() const {
   std::vector<Synapse> all;
   for (const auto& c : csr_)

@@ -115,6 +115,16 @@ void PoissonInput::apply(Step k, Range owned) {
   }
 }
 
+void PoissonInput::save_state(StateWriter& w) const {
+  w.scalar("rate", rate_);
+  w.scalar("weight", weight_);
+}
+
+void PoissonInput::restore_state(const StateReader& r) {
+  set_rate(r.scalar<double>("rate"));
+  weight_ = r.scalar<double>("weight");
+}
+
 CurrentInput::CurrentInput(std::string name, Population& target, std::vector<double> times,
                            std::vector<double> amplitudes, double stop, NeuronSubset subset)
     : Stimulus(std::move(name), target),
@@ -149,6 +159,20 @@ void CurrentInput::set_amplitude(double pA) {
   times_ = {0.0};
   amplitudes_ = {pA};
   stop_ = 1e300;
+  prepare(dt_, 0);
+}
+
+void CurrentInput::save_state(StateWriter& w) const {
+  w.write("times", times_);
+  w.write("amplitudes", amplitudes_);
+  w.scalar("stop", stop_);
+}
+
+void CurrentInput::restore_state(const StateReader& r) {
+  times_ = r.read<double>("times");
+  amplitudes_ = r.read<double>("amplitudes");
+  if (times_.size() != amplitudes_.size()) r.fail("amplitudes", "expected one amplitude per time");
+  stop_ = r.scalar<double>("stop");
   prepare(dt_, 0);
 }
 

@@ -1,4 +1,5 @@
 #include "nmsim/models/izhikevich.hpp"
+#include "nmsim/core/state.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -217,6 +218,14 @@ void Izhikevich::update(const UpdateContext& ctx, Range r, const InputView& in, 
 std::unique_ptr<Population> make_izhikevich(const std::string& name, std::size_t size, const ParamTable& params,
                                             const ParamTable& init) {
   return std::make_unique<Izhikevich>(name, size, IzhikevichParams::from(params), IzhikevichInit::from(init));
+}
+
+void Izhikevich::save_state(StateWriter& w) const {
+  w.write("vu", x_);  // interleaved v0, u0, v1, u1, ... (u includes the adaptation jumps)
+}
+
+void Izhikevich::restore_state(const StateReader& r) {
+  r.read_into("vu", x_);
 }
 
 }  // namespace nmsim::models

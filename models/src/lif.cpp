@@ -1,4 +1,5 @@
 #include "nmsim/models/lif.hpp"
+#include "nmsim/core/state.hpp"
 
 #include <cmath>
 
@@ -147,6 +148,20 @@ void Lif::update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSi
 std::unique_ptr<Population> make_lif(const std::string& name, std::size_t size, const ParamTable& params,
                                      const ParamTable& init) {
   return std::make_unique<Lif>(name, size, LifParams::from(params), LifInit::from(init));
+}
+
+void Lif::save_state(StateWriter& w) const {
+  w.write("v", v_);
+  w.write("i_syn_ex", i_ex_);
+  w.write("i_syn_in", i_in_);
+  w.write("refractory", refractory_);
+}
+
+void Lif::restore_state(const StateReader& r) {
+  r.read_into("v", v_);
+  r.read_into("i_syn_ex", i_ex_);
+  r.read_into("i_syn_in", i_in_);
+  r.read_into("refractory", refractory_);
 }
 
 }  // namespace nmsim::models

@@ -1,4 +1,5 @@
 #include "nmsim/models/lif_cond.hpp"
+#include "nmsim/core/state.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -229,6 +230,20 @@ void LifCond::update(const UpdateContext& ctx, Range r, const InputView& in, Spi
 std::unique_ptr<Population> make_lif_cond(const std::string& name, std::size_t size, const ParamTable& params,
                                           const ParamTable& init) {
   return std::make_unique<LifCond>(name, size, LifCondParams::from(params), LifCondInit::from(init));
+}
+
+void LifCond::save_state(StateWriter& w) const {
+  w.write("v", v_);
+  w.write("g_ex", g_ex_);
+  w.write("g_in", g_in_);
+  w.write("refractory", refractory_);
+}
+
+void LifCond::restore_state(const StateReader& r) {
+  r.read_into("v", v_);
+  r.read_into("g_ex", g_ex_);
+  r.read_into("g_in", g_in_);
+  r.read_into("refractory", refractory_);
 }
 
 }  // namespace nmsim::models

@@ -175,6 +175,41 @@ void StdpEligibility::prepare_window(Step w0, Step w1) {
   }
 }
 
+void StdpEligibility::save_state(StateWriter& w) const {
+  std::vector<Step> t0, len;
+  std::vector<double> g;
+  for (const Frame& f : frames_) {
+    t0.push_back(f.t0);
+    len.push_back(static_cast<Step>(f.g.size()));
+    g.insert(g.end(), f.g.begin(), f.g.end());
+  }
+  w.write("frame_t0", t0);
+  w.write("frame_length", len);
+  w.write("frame_g", g);
+  w.scalar("first_frame", first_frame_);
+  w.scalar("base", base_);
+  w.scalar("interval_steps", interval_steps_);
+}
+
+void StdpEligibility::restore_state(const StateReader& r) {
+  if (r.scalar<Step>("interval_steps") != interval_steps_) r.fail("interval_steps", "saved with another frame interval");
+  const auto t0 = r.read<Step>("frame_t0");
+  const auto len = r.read<Step>("frame_length");
+  const auto g = r.read<double>("frame_g");
+  if (t0.empty() || len.size() != t0.size()) r.fail("frame_length", "expected one length per frame, at least one frame");
+  frames_.clear();
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < t0.size(); ++i) {
+    const auto n = static_cast<std::size_t>(len[i]);
+    if (len[i] < 1 || len[i] > interval_steps_ + 1 || at + n > g.size()) r.fail("frame_g", "frame lengths do not match the data");
+    frames_.push_back({t0[i], std::vector<double>(g.begin() + static_cast<std::ptrdiff_t>(at), g.begin() + static_cast<std::ptrdiff_t>(at + n))});
+    at += n;
+  }
+  if (at != g.size()) r.fail("frame_g", "frame lengths do not match the data");
+  first_frame_ = r.scalar<Step>("first_frame");
+  base_ = r.scalar<Step>("base");
+}
+
 bool StdpEligibility::modulate(const std::string& aspect, const ModulationMap* map) {
   const ModulationMap** slot = aspect == "third_factor"    ? &third_
                                : aspect == "learning_rate" ? &lr_

@@ -254,6 +254,67 @@ void GridField::apply_deposits(Step k) {
   pending_.erase(it);
 }
 
+void GridField::save_state(StateWriter& w) const {
+  w.write("c", c_);
+  w.scalar("sum", sum_);
+  w.scalar("start", start_);
+  w.scalar("state_step", state_step_);
+  w.scalar("applied", applied_);
+  w.scalar("next", next_);
+  w.scalar("current_mean", cur_mean_);
+  w.write("current_probe", cur_probe_);
+  std::vector<Step> at;
+  std::vector<double> uniform, inc;
+  std::vector<std::uint64_t> count, voxel;
+  for (const auto& [k, d] : pending_) {
+    at.push_back(k);
+    uniform.push_back(d.uniform);
+    count.push_back(d.points.size());
+    for (const auto& [v, x] : d.points) voxel.push_back(v), inc.push_back(x);
+  }
+  w.write("pending_step", at);
+  w.write("pending_uniform", uniform);
+  w.write("pending_points", count);
+  w.write("pending_voxel", voxel);
+  w.write("pending_increment", inc);
+}
+
+void GridField::restore_state(const StateReader& r) {
+  r.read_into("c", c_);
+  sum_ = r.scalar<double>("sum");
+  start_ = r.scalar<Step>("start");
+  state_step_ = r.scalar<Step>("state_step");
+  applied_ = r.scalar<Step>("applied");
+  next_ = r.scalar<Step>("next");
+  cur_mean_ = r.scalar<double>("current_mean");
+  // Probes registered after setup() (recorders) get their stencils now, so that advance() keeps
+  // the restored probe values instead of resetting them.
+  stencils_.clear();
+  for (const Position& pr : probes()) stencils_.push_back(p_.geometry.stencil(pr));
+  cur_probe_.assign(probes().size(), 0.0);
+  r.read_into("current_probe", cur_probe_);
+  const auto at = r.read<Step>("pending_step");
+  std::vector<double> uniform(at.size());
+  std::vector<std::uint64_t> count(at.size());
+  r.read_into("pending_uniform", uniform);
+  r.read_into("pending_points", count);
+  const auto voxel = r.read<std::uint64_t>("pending_voxel");
+  std::vector<double> inc(voxel.size());
+  r.read_into("pending_increment", inc);
+  pending_.clear();
+  std::size_t e = 0;
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    Deposit& d = pending_[at[i]];
+    d.uniform = uniform[i];
+    if (count[i] > voxel.size() - e) r.fail("pending_points", "more points than stored");
+    for (std::uint64_t n = 0; n < count[i]; ++n, ++e) {
+      if (voxel[e] >= c_.size()) r.fail("pending_voxel", "voxel index out of range");
+      d.points.emplace_back(static_cast<std::size_t>(voxel[e]), inc[e]);
+    }
+  }
+  if (e != voxel.size()) r.fail("pending_points", "fewer points than stored");
+}
+
 Modulator::FieldView GridField::field_view() const {
   const GridGeometry& g = p_.geometry;
   FieldView v;

@@ -105,6 +105,26 @@ void WellMixed::release_at(Step step, double amount) {
   pending_[step] += amount;
 }
 
+void WellMixed::save_state(StateWriter& w) const {
+  w.scalar("c", c_);
+  w.scalar("next", next_);
+  std::vector<Step> at;
+  std::vector<double> amount;
+  for (const auto& [k, a] : pending_) at.push_back(k), amount.push_back(a);
+  w.write("pending_step", at);
+  w.write("pending_amount", amount);
+}
+
+void WellMixed::restore_state(const StateReader& r) {
+  c_ = r.scalar<double>("c");
+  next_ = r.scalar<Step>("next");
+  const auto at = r.read<Step>("pending_step");
+  std::vector<double> amount(at.size());
+  r.read_into("pending_amount", amount);
+  pending_.clear();
+  for (std::size_t i = 0; i < at.size(); ++i) pending_[at[i]] = amount[i];
+}
+
 void WellMixed::release_at_time(double t, double amount) { release_at(static_cast<Step>(std::llround(t / dt_)), amount); }
 
 }  // namespace nmsim::modulators

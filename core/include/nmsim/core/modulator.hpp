@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "nmsim/core/state.hpp"
 #include "nmsim/core/types.hpp"
 
 namespace nmsim {
@@ -54,6 +55,11 @@ class Modulator {
   /// Add `amount` uM at time t_{step} (a reward, a task event). `step` must be >= the start of
   /// the next window: call between runs or from an observer at the end of a window.
   virtual void release_at(Step step, double amount) = 0;
+  /// Checkpoint (core/state.hpp): the concentration state and pending releases between windows
+  /// (the pieces of the window just simulated are not needed: the next advance() refills them).
+  /// Default: StateError (a modulator kind that does not override them cannot be checkpointed).
+  virtual void save_state(StateWriter& /*w*/) const { cannot_checkpoint(); }
+  virtual void restore_state(const StateReader& /*r*/) { cannot_checkpoint(); }
   /// Register a point where a reader (a synapse's rule, a receptor, a recorder probe) needs the
   /// concentration; returns its probe index. Call before the first run. A well-mixed pool has
   /// the same value everywhere; a spatial field samples itself there at every step.
@@ -86,6 +92,9 @@ class Modulator {
   Step window_end() const { return first_ + static_cast<Step>(pieces_.size()); }
 
  protected:
+  [[noreturn]] void cannot_checkpoint() const {
+    throw StateError("modulator." + name_, "this modulator kind cannot be checkpointed in this version");
+  }
   void set_window(Step from, Step to) {
     first_ = from;
     pieces_.resize(static_cast<std::size_t>(to - from));

@@ -20,6 +20,11 @@
 #include "nmsim/core/types.hpp"
 
 namespace nmsim {
+class StateWriter;
+class StateReader;
+}  // namespace nmsim
+
+namespace nmsim {
 
 enum class PortKind { jump, pulse };
 
@@ -74,6 +79,10 @@ class InputBuffers {
   double* slot(std::size_t port, Step arrival) { return ring_[port].data() + slot_of(arrival) * size_; }
   double* i_ext() { return i_ext_.data(); }
   std::size_t size() const { return size_; }
+  std::size_t ports() const { return ring_.size(); }
+  /// The whole ring of one port: slots() * size() values, slot-major.
+  std::vector<double>& ring_storage(std::size_t port) { return ring_[port]; }
+  const std::vector<double>& ring_storage(std::size_t port) const { return ring_[port]; }
 
  private:
   std::vector<std::vector<double>> ring_;
@@ -110,10 +119,16 @@ class Population {
   /// Advance neurons [r.begin, r.end) by one step (see the time convention above) and report
   /// spikes in increasing neuron order.
   virtual void update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSink& out) = 0;
+  /// Checkpoint (core/state.hpp, docs/checkpoint.md): write / read the dynamic state of every
+  /// neuron (not parameters or constants derived from them), between runs, after prepare(). The
+  /// defaults throw StateError: a model that does not override them cannot be checkpointed.
+  virtual void save_state(StateWriter& w) const;
+  virtual void restore_state(const StateReader& r);
   /// Index of a port by name, or -1.
   int port_index(std::string_view port) const;
 
   InputBuffers& inputs() { return inputs_; }
+  const InputBuffers& inputs() const { return inputs_; }
 
   /// Positions of the neurons in tissue coordinates (um), one [x, y, z] per neuron, or empty when
   /// none were given. Modulator fields release and are read at these points.

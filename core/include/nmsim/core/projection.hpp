@@ -8,6 +8,7 @@
 #include "nmsim/core/connectivity.hpp"
 #include "nmsim/core/params.hpp"
 #include "nmsim/core/population.hpp"
+#include "nmsim/core/state.hpp"
 
 namespace nmsim {
 
@@ -93,6 +94,15 @@ class Projection {
   /// Every thread, step k, after the target population was updated: `spikes` are the spikes of
   /// the target neurons the thread owns at this step (stamp t_{k+1}).
   virtual void after_update(int /*tid*/, Step /*k*/, std::span<const Spike> /*spikes*/) {}
+
+  /// Checkpoint (core/state.hpp): weights in the canonical synapse order (below) and the
+  /// modulated gain; plastic projections add their rule state and queued events. Any thread
+  /// count may restore what any other wrote. Between runs, after prepare.
+  virtual void save_state(StateWriter& w) const;
+  virtual void restore_state(const StateReader& r);
+  /// Canonical synapse order, independent of the thread count: by source, then target, then
+  /// creation. Returns, per thread, the canonical index of each synapse of csr(tid).
+  std::vector<std::vector<std::uint64_t>> canonical_index() const;
 
   /// Synapses of one thread (read access for recording and tests).
   const SynapseCsr& csr(int tid) const { return csr_[static_cast<std::size_t>(tid)]; }

@@ -33,6 +33,7 @@
 #include "nmsim/core/observer.hpp"
 #include "nmsim/core/population.hpp"
 #include "nmsim/core/projection.hpp"
+#include "nmsim/core/state.hpp"
 #include "nmsim/core/stimulus.hpp"
 
 namespace nmsim {
@@ -94,6 +95,15 @@ class Simulation {
   void finish(bool completed);
   void request_stop() { stop_requested_ = 1; }
   bool stopped() const { return stop_requested_ != 0; }
+
+  /// Checkpoint (docs/checkpoint.md): write the complete dynamic state between runs (prepares
+  /// first if needed): step, counters, every population (state, input rings), projection
+  /// (weights, plasticity state, queued events), stimulus and modulator. Thread-independent.
+  /// StateError when a component cannot be checkpointed. Observers save their own state.
+  void save_state(StateWriter& w) const;
+  /// Restore what save_state wrote into a simulation built the same way (same config and seed,
+  /// any thread count), between runs; prepares first if needed. StateError on any mismatch.
+  void restore_state(const StateReader& r);
 
   double dt() const { return options_.dt; }
   std::uint64_t seed() const { return options_.seed; }

@@ -40,6 +40,10 @@ class PoissonInput : public Stimulus {
   void set_rate(double rate_hz);
   double rate() const { return rate_; }
   void set_weight(double w) { weight_ = w; }
+  /// Rate and weight (programs may change them); the cached Philox blocks are a function of
+  /// (seed, step, neuron) and are recomputed on demand.
+  void save_state(StateWriter& w) const override;
+  void restore_state(const StateReader& r) override;
 
  private:
   std::string port_name_;
@@ -69,6 +73,9 @@ class CurrentInput : public Stimulus {
   /// Replace the schedule by a constant amplitude from now on (closed-loop control).
   void set_amplitude(double pA);
   double amplitude_at(double t) const;
+  /// The schedule (set_amplitude replaces it).
+  void save_state(StateWriter& w) const override;
+  void restore_state(const StateReader& r) override;
 
  private:
   std::vector<double> times_, amplitudes_;
@@ -93,6 +100,9 @@ class NoiseCurrent : public Stimulus {
   std::string_view kind() const override { return "noise"; }
   void prepare(double dt, std::uint64_t seed) override;
   void apply(Step k, Range owned) override;
+  /// Nothing to save: every draw is a function of (seed, step, neuron); the cache refills itself.
+  void save_state(StateWriter&) const override {}
+  void restore_state(const StateReader&) override {}
 
  private:
   Distribution amplitude_;
@@ -114,6 +124,9 @@ class SpikeTimesInput : public Stimulus {
   std::string_view kind() const override { return "spike_times"; }
   void prepare(double dt, std::uint64_t seed) override;
   void apply(Step k, Range owned) override;
+  /// Nothing to save: the events are looked up by step.
+  void save_state(StateWriter&) const override {}
+  void restore_state(const StateReader&) override {}
 
  private:
   struct Event {

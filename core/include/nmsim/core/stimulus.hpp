@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nmsim/core/population.hpp"
+#include "nmsim/core/state.hpp"
 
 namespace nmsim {
 
@@ -20,6 +21,16 @@ class Stimulus {
   virtual void prepare(double /*dt*/, std::uint64_t /*seed*/) {}
   /// Add this step's input (step k: t_k -> t_{k+1}) for neurons in `owned`.
   virtual void apply(Step k, Range owned) = 0;
+  /// Checkpoint (core/state.hpp): whatever apply() depends on besides the config, the seed and
+  /// the step (counter-based random streams need no position). Default: StateError (a stimulus
+  /// kind that does not override them cannot be checkpointed).
+  virtual void save_state(StateWriter& /*w*/) const { cannot_checkpoint(); }
+  virtual void restore_state(const StateReader& /*r*/) { cannot_checkpoint(); }
+
+ protected:
+  [[noreturn]] void cannot_checkpoint() const {
+    throw StateError("stimulus." + name_, "stimuli of kind \"" + std::string(kind()) + "\" cannot be checkpointed in this version");
+  }
 
  private:
   std::string name_;

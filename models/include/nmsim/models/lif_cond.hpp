@@ -72,6 +72,8 @@ class LifCond : public Population {
   VarView variable(std::string_view name) const override;
   void prepare(double dt, std::uint64_t seed) override;
   void update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSink& out) override;
+  void save_state(StateWriter& w) const override;
+  void restore_state(const StateReader& r) override;
 
   const LifCondParams& params() const { return p_; }
   /// Direct state access (mV, nS) for programs and tests; valid between runs.

@@ -24,12 +24,17 @@
 //   void on_pre(SynState&, q, PostState&, j, Step a, double& w)     pre event at t_a
 //   void on_post_synapse(SynState&, q, PostState&, j, Step a, double& w)  for each synapse into j
 //   void on_post_neuron(PostState&, j, Step a)                       after the synapse loop
+//   SynState::fields(s, f), PostState::fields(s, f): f(name, array) for every per-synapse and
+//   per-neuron array (checkpoints; arrays of double or Step);
 //   optional hooks: prepare_window(w0, w1) (one thread per window),
+//                   save_state(w) / restore_state(r) (state of the rule itself, checkpoints),
 //                   before_events(SynState&, weights, a) (every thread, before the events at t_a),
 //                   advance(SynState&, q, a, w) (lazy rules: bring a synapse to t_a; synchronize)
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "nmsim/core/modulation.hpp"
@@ -172,6 +177,92 @@ class PlasticProjection : public Projection {
     }
   }
 
+  /// Checkpoint: weights (Projection), per-synapse rule state in the canonical synapse order,
+  /// per-neuron rule state, the queued pre- and post-synaptic events (as (synapse time mod
+  /// slots, canonical synapse or target neuron) pairs, thread by thread, which keeps the order of
+  /// the events of each target for any thread count) and the rule's own state.
+  void save_state(StateWriter& w) const override {
+    Projection::save_state(w);
+    const auto canon = canonical_index();
+    const std::size_t n = synapse_count();
+    Rule::SynState::fields(ts_.empty() ? empty_syn_ : ts_[0].syn, [&](const char* name, const auto& first) {
+      using T = typename std::decay_t<decltype(first)>::value_type;
+      std::vector<T> all(n);
+      for (std::size_t t = 0; t < ts_.size(); ++t)
+        Rule::SynState::fields(ts_[t].syn, [&](const char* nm, const auto& v) {
+          if constexpr (std::is_same_v<typename std::decay_t<decltype(v)>::value_type, T>)
+            if (std::string_view(nm) == name)
+              for (std::size_t q = 0; q < v.size(); ++q) all[canon[t][q]] = v[q];
+        });
+      w.write(std::string("synapse/") + name, all);
+    });
+    PostState::fields(post_, [&](const char* name, const auto& v) { w.write(std::string("neuron/") + name, v); });
+    // Per slot, the events of all threads stably sorted by target: each target keeps its order,
+    // and the list is the same for any thread count.
+    std::vector<std::uint64_t> pre_slot, pre_syn, post_slot, post_neuron;
+    std::vector<std::pair<NeuronIndex, std::uint64_t>> pre;
+    std::vector<NeuronIndex> post;
+    for (std::size_t slot = 0; slot < slots_; ++slot) {
+      pre.clear();
+      post.clear();
+      for (std::size_t t = 0; t < ts_.size(); ++t) {
+        for (std::uint64_t q : ts_[t].pre_queue[slot]) pre.emplace_back(csr(static_cast<int>(t)).target[q], canon[t][q]);
+        post.insert(post.end(), ts_[t].post_queue[slot].begin(), ts_[t].post_queue[slot].end());
+      }
+      std::stable_sort(pre.begin(), pre.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::stable_sort(post.begin(), post.end());
+      for (const auto& e : pre) pre_slot.push_back(slot), pre_syn.push_back(e.second);
+      for (NeuronIndex j : post) post_slot.push_back(slot), post_neuron.push_back(j);
+    }
+    w.scalar("queue_slots", static_cast<std::uint64_t>(slots_));
+    w.write("pre_queue/slot", pre_slot);
+    w.write("pre_queue/synapse", pre_syn);
+    w.write("post_queue/slot", post_slot);
+    w.write("post_queue/neuron", post_neuron);
+    if constexpr (requires(const Rule& r) { r.save_state(w); }) {
+      auto g = w.group("rule");
+      rule_.save_state(w);
+    }
+  }
+
+  void restore_state(const StateReader& r) override {
+    Projection::restore_state(r);
+    const auto canon = canonical_index();
+    const std::size_t n = synapse_count();
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> where(n);
+    for (std::size_t t = 0; t < canon.size(); ++t)
+      for (std::size_t q = 0; q < canon[t].size(); ++q) where[canon[t][q]] = {static_cast<std::uint32_t>(t), q};
+    for (std::size_t t = 0; t < ts_.size(); ++t)
+      Rule::SynState::fields(ts_[t].syn, [&](const char* name, auto& v) {
+        using T = typename std::decay_t<decltype(v)>::value_type;
+        std::vector<T> all(n);
+        r.read_into(std::string("synapse/") + name, all);
+        for (std::size_t q = 0; q < v.size(); ++q) v[q] = all[canon[t][q]];
+      });
+    PostState::fields(post_, [&](const char* name, auto& v) { r.read_into(std::string("neuron/") + name, v); });
+    if (r.scalar<std::uint64_t>("queue_slots") != slots_) r.fail("queue_slots", "saved with another number of queue slots");
+    const auto pre_slot = r.read<std::uint64_t>("pre_queue/slot"), pre_syn = r.read<std::uint64_t>("pre_queue/synapse");
+    const auto post_slot = r.read<std::uint64_t>("post_queue/slot"), post_neuron = r.read<std::uint64_t>("post_queue/neuron");
+    if (pre_slot.size() != pre_syn.size()) r.fail("pre_queue/synapse", "expected one synapse per slot entry");
+    if (post_slot.size() != post_neuron.size()) r.fail("post_queue/neuron", "expected one neuron per slot entry");
+    for (auto& s : ts_)
+      for (std::size_t slot = 0; slot < slots_; ++slot) s.pre_queue[slot].clear(), s.post_queue[slot].clear();
+    for (std::size_t e = 0; e < pre_slot.size(); ++e) {
+      if (pre_slot[e] >= slots_ || pre_syn[e] >= n) r.fail("pre_queue", "entry out of range");
+      const auto [t, q] = where[pre_syn[e]];
+      ts_[t].pre_queue[pre_slot[e]].push_back(q);
+    }
+    for (std::size_t e = 0; e < post_slot.size(); ++e) {
+      if (post_slot[e] >= slots_ || post_neuron[e] >= target().size()) r.fail("post_queue", "entry out of range");
+      for (auto& s : ts_)
+        if (s.owned.contains(post_neuron[e])) s.post_queue[post_slot[e]].push_back(static_cast<NeuronIndex>(post_neuron[e]));
+    }
+    if constexpr (requires(Rule& rr) { rr.restore_state(r); }) {
+      auto g = r.group("rule");
+      rule_.restore_state(r);
+    }
+  }
+
   /// Rule state of the synapses of thread `tid` (same order as csr(tid)).
   const typename Rule::SynState& synapse_state(int tid) const { return ts_[static_cast<std::size_t>(tid)].syn; }
   const typename Rule::PostState& post_state() const { return post_; }
@@ -195,6 +286,8 @@ class PlasticProjection : public Projection {
     rule_.on_post_neuron(post_, j, a);
   }
 
+  using PostState = typename Rule::PostState;
+  inline static const typename Rule::SynState empty_syn_{};
   Rule rule_;
   const ModulationMap* gain_map_ = nullptr;  // synaptic gain per target neuron, at arrival
   double dend_ms_;

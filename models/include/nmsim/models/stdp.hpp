@@ -47,6 +47,12 @@ class Stdp {
       x.assign(n, 0.0);
       t_x.assign(n, 0);
     }
+    /// Every per-synapse array by name (checkpoints): f(name, array) for const or mutable s.
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+      f("x", s.x);
+      f("t_x", s.t_x);
+    }
   };
   struct PostState {
     std::vector<double> y;  // post trace at time t_y
@@ -54,6 +60,12 @@ class Stdp {
     void resize(std::size_t n) {
       y.assign(n, 0.0);
       t_y.assign(n, 0);
+    }
+    /// Every per-neuron array by name (checkpoints): f(name, array) for const or mutable s.
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+      f("y", s.y);
+      f("t_y", s.t_y);
     }
   };
 

@@ -64,6 +64,14 @@ class StdpEligibility {
       t_x.assign(n, 0);
       t_c.assign(n, 0);
     }
+    /// Every per-synapse array by name (checkpoints): f(name, array) for const or mutable s.
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+      f("x", s.x);
+      f("c", s.c);
+      f("t_x", s.t_x);
+      f("t_c", s.t_c);
+    }
   };
   struct PostState {
     std::vector<double> y;
@@ -71,6 +79,12 @@ class StdpEligibility {
     void resize(std::size_t n) {
       y.assign(n, 0.0);
       t_y.assign(n, 0);
+    }
+    /// Every per-neuron array by name (checkpoints): f(name, array) for const or mutable s.
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+      f("y", s.y);
+      f("t_y", s.t_y);
     }
   };
 
@@ -118,6 +132,10 @@ class StdpEligibility {
     }
     s.t_c[q] = a;
   }
+
+  /// Checkpoint: the open frames of G (a function of the modulator's history) and their index.
+  void save_state(StateWriter& w) const;
+  void restore_state(const StateReader& r);
 
   /// Frame length in steps (for tests).
   Step interval_steps() const { return interval_steps_; }

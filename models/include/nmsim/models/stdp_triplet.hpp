@@ -43,6 +43,13 @@ class StdpTriplet {
       r2.assign(n, 0.0);
       t.assign(n, 0);
     }
+    /// Every per-synapse array by name (checkpoints): f(name, array) for const or mutable s.
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+      f("r1", s.r1);
+      f("r2", s.r2);
+      f("t", s.t);
+    }
   };
   struct PostState {
     std::vector<double> o1, o2;
@@ -51,6 +58,13 @@ class StdpTriplet {
       o1.assign(n, 0.0);
       o2.assign(n, 0.0);
       t.assign(n, 0);
+    }
+    /// Every per-neuron array by name (checkpoints): f(name, array) for const or mutable s.
+    template <class S, class F>
+    static void fields(S& s, F&& f) {
+      f("o1", s.o1);
+      f("o2", s.o2);
+      f("t", s.t);
     }
   };
 

@@ -80,6 +80,9 @@ class GridField : public Modulator {
   bool spatial() const override { return true; }
   bool covers(const Position& where) const override { return p_.geometry.voxel_of(where).has_value(); }
   FieldView field_view() const override;
+  /// Field values, block bookkeeping, probe values of the current block, pending deposits.
+  void save_state(StateWriter& w) const override;
+  void restore_state(const StateReader& r) override;
   /// Large grids parallelise their sweeps: the engine advances them outside its own region.
   bool parallel_advance() const override { return threads_ > 1 && p_.geometry.size() >= 16384; }
   const LevelPiece& probe_piece(Step k, std::size_t probe) const override {

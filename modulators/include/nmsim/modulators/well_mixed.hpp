@@ -48,6 +48,9 @@ class WellMixed : public Modulator {
   void advance(Step from, Step to) override;
   void on_spikes(std::span<const Spike> spikes) override;
   void release_at(Step step, double amount) override;
+  /// Concentration, next step and pending releases.
+  void save_state(StateWriter& w) const override;
+  void restore_state(const StateReader& r) override;
   /// Release `amount` uM at time t (ms) - convenience for programs (t on the dt grid).
   void release_at_time(double t, double amount);
   const WellMixedParams& params() const { return p_; }
