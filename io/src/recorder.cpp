@@ -338,6 +338,7 @@ void Recorder::prepare(const Simulation& sim) {
     }
   }
   m.resolve_weights_and_modulators();
+  if (m.deferred) return;  // resume() opens the file once the state is restored
 
   try {
     m.create_file();

@@ -177,6 +177,7 @@ struct Recorder::Impl {
   bool prepared = false;
   bool finished = false;
   bool window_ok = false;
+  bool deferred = false;  // resume: prepare() opens no file (recorder_checkpoint.cpp)
   std::string status;  // set by set_status; empty = decided by finish()
   int reserve_fd = -1;       // the output file, for reserve(); -1 = none
   bool write_failed = false;  // a reservation failed: nothing more is written but the status

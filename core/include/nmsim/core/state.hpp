@@ -162,6 +162,10 @@ class MemoryState : public StateWriter, public StateReader {
     std::vector<unsigned char> bytes;
   };
   const std::map<std::string, Entry>& entries() const { return entries_; }
+  /// Add or replace an array given as raw bytes (loading a stored state).
+  void insert(const std::string& path, StateType type, std::vector<unsigned char> bytes) {
+    entries_[path] = Entry{type, std::move(bytes)};
+  }
 
  protected:
   void put(const std::string& path, StateType type, const void* data, std::size_t n) override;

@@ -78,6 +78,7 @@
 #include <vector>
 
 #include "nmsim/core/observer.hpp"
+#include "nmsim/core/state.hpp"
 #include "nmsim/core/types.hpp"
 
 namespace nmsim::io {
@@ -157,6 +158,17 @@ class Recorder : public Observer {
   void flush();
 
   const std::string& file() const;
+
+  /// Checkpoint (docs/checkpoint.md): flush, then write what the file holds (spikes and rows per
+  /// dataset, snapshot and flush bookkeeping). Between runs.
+  void save_state(StateWriter& w);
+  /// Resume, step 1 (before prepare): prepare() will check and resolve the requests (and
+  /// register modulator probes, in the same order as the first run) but create no file.
+  void defer_file();
+  /// Resume, step 2 (after the simulation's state was restored): open the existing file
+  /// options.file (the checkpoint's output image), cut every dataset to what save_state
+  /// recorded, update the root attributes and /config, and continue writing it.
+  void resume(const StateReader& r);
   /// True between prepare() and finish().
   bool is_open() const;
 
