@@ -89,8 +89,12 @@ Args parse_args(const std::vector<std::string>& v) {
       flag_sets.push_back("simulation.seed=" + whole("a whole number >= 0"));
     } else if (s == "--duration") {
       flag_sets.push_back("simulation.duration=" + duration("a duration in ms >= 0"));
-    } else if (s == "--checkpoint-every" || s == "--resume") {
-      bad_usage(fmt::format("{} is not available in this version of nmsim", s));
+    } else if (s == "--checkpoint-every") {
+      a.checkpoint_every = std::stod(duration("a time in ms > 0"));
+      if (!(a.checkpoint_every > 0)) bad_usage(fmt::format("{} expects a time in ms > 0, found 0", s));
+    } else if (s == "--resume") {
+      a.resume = value("a checkpoint file");
+      if (a.resume.empty()) bad_usage(fmt::format("{} expects a checkpoint file, found \"\"", s));
     } else if (!s.empty() && s[0] == '-') {
       bad_usage(fmt::format("unknown option \"{}\" for nmsim {}; see nmsim {} --help", s, a.command, a.command));
     } else if (a.file.empty()) {

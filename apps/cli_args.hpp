@@ -13,6 +13,8 @@ struct Args {
   bool quiet = false;
   bool help = false;
   bool force = false;             // run: overwrite an existing output file
+  double checkpoint_every = 0.0;  // run: ms of simulated time between checkpoints (0 = none)
+  std::string resume;             // run: checkpoint file to continue from ("" = none)
 };
 
 /// `argv` without the program name. Throws nmsim::ConfigError (file "command line") on an

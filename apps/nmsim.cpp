@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "nmsim/io/version.hpp"
 #include "nmsim/models/register.hpp"
 #include "nmsim/modulators/register.hpp"
+#include "checkpointing.hpp"
 #include "cli_args.hpp"
 #include "output_path.hpp"
 #include "progress.hpp"
@@ -34,7 +36,8 @@ const char* kUsage =
     "\n"
     "usage:\n"
     "  nmsim run CONFIG.toml [-o OUT.h5] [--threads N] [--seed S] [--duration MS]\n"
-    "                        [--set KEY=VALUE]... [--force] [--quiet]\n"
+    "                        [--set KEY=VALUE]... [--checkpoint-every MS] [--resume CKPT.h5]\n"
+    "                        [--force] [--quiet]\n"
     "  nmsim validate CONFIG.toml [--set KEY=VALUE]...\n"
     "  nmsim info OUT.h5\n"
     "  nmsim --version | --help | <command> --help\n";
@@ -48,6 +51,10 @@ const char* kRunHelp =
     "  --set KEY=VALUE         set any config key, e.g. --set population.exc.params.tau_m=15\n"
     "                          (arrays of tables are addressed by name; VALUE is TOML)\n"
     "  -f, --force             overwrite the output file if it exists (refused otherwise)\n"
+    "  --checkpoint-every MS   every MS ms of simulated time, save the complete state to OUT.ckpt.h5\n"
+    "                          (atomically: the last checkpoint survives a kill; docs/checkpoint.md)\n"
+    "  --resume CKPT.h5        continue the run a checkpoint was taken from (same config; duration,\n"
+    "                          threads and output may change); the output holds the whole run\n"
     "  --quiet                 no progress line on stderr\n"
     "Progress goes to stderr when it is a terminal; a summary of the results to stdout.\n"
     "Ctrl-C stops at the end of the current delivery window (docs/reliability.md), keeps everything\n"
@@ -107,8 +114,15 @@ int cmd_run(const Args& a) {
   const nmsim::io::Config cfg = nmsim::io::Config::load(a.file, a.sets);
   const nmsim::io::OutputConfig& out = cfg.output();
   // Everything is checked before the output file is created: bad input leaves no file behind.
+  std::optional<nmsim::io::Checkpoint> ckpt;
+  if (!a.resume.empty()) {
+    ckpt = nmsim::io::Checkpoint::open(a.resume);
+    nmsim::apps::check_resume_config(cfg, *ckpt);
+  }
+  if (a.checkpoint_every > 0) nmsim::apps::check_checkpoint_interval(a.checkpoint_every, cfg.simulation_options().dt);
   try {
-    nmsim::apps::check_output_path(out.file, a.force);
+    // A resumed run replaces the output of the run it continues.
+    nmsim::apps::check_output_path(out.file, a.force || (ckpt && nmsim::apps::same_output(*ckpt, out.file)));
   } catch (const nmsim::ConfigError& e) {
     cfg.rethrow_with_position(e);
   }
@@ -135,6 +149,7 @@ int cmd_run(const Args& a) {
     cfg.rethrow_with_position(e);
   }
   nmsim::io::Recorder& recorder = *recorder_ptr;
+  if (ckpt) recorder.defer_file();
   sim->add_observer(recorder);
   nmsim::apps::Progress progress(cfg.duration());
   if (!a.quiet && isatty(STDERR_FILENO)) sim->add_observer(progress);
@@ -151,7 +166,11 @@ int cmd_run(const Args& a) {
     } catch (const nmsim::ConfigError& e) {
       cfg.rethrow_with_position(e);
     }
-    sim->run(cfg.duration());
+    if (a.checkpoint_every > 0) nmsim::apps::check_checkpointable(*sim);
+    if (ckpt) nmsim::apps::resume_from(*ckpt, *sim, recorder, out.file);
+    nmsim::apps::run_with_checkpoints(*sim, recorder, cfg.duration(), a.checkpoint_every,
+                                      nmsim::io::checkpoint_path_for(out.file), cfg.resolved_text(),
+                                      [] { return g_interrupted != 0; });
     g_running = nullptr;
     completed = !sim->stopped() && !g_interrupted;
     sim->finish(completed);
