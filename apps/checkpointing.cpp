@@ -54,11 +54,20 @@ void check_resume_config(const io::Config& cfg, const io::Checkpoint& ckpt) {
                                   cfg.duration()));
 }
 
-bool same_output(const io::Checkpoint& ckpt, const std::string& output_file) {
+namespace {
+bool same_path(const std::string& x, const std::string& y) {
   std::error_code e1, e2;
-  const auto a = std::filesystem::weakly_canonical(ckpt.output_file(), e1);
-  const auto b = std::filesystem::weakly_canonical(output_file, e2);
+  const auto a = std::filesystem::weakly_canonical(x, e1);
+  const auto b = std::filesystem::weakly_canonical(y, e2);
   return !e1 && !e2 && a == b;
+}
+}  // namespace
+
+bool same_output(const io::Checkpoint& ckpt, const std::string& output_file) {
+  if (same_path(ckpt.path(), output_file))
+    throw ConfigError({"command line", 0, 0}, "output.file",
+                      fmt::format("expected an output file other than the checkpoint it resumes, found \"{}\"", output_file));
+  return same_path(ckpt.output_file(), output_file);
 }
 
 void resume_from(const io::Checkpoint& ckpt, Simulation& sim, io::Recorder& recorder, const std::string& output_file) {

@@ -17,7 +17,8 @@ namespace nmsim::apps {
 void check_resume_config(const io::Config& cfg, const io::Checkpoint& ckpt);
 
 /// True when `output_file` is the output the checkpointed run was writing (so replacing it
-/// continues that run rather than overwriting an unrelated file).
+/// continues that run rather than overwriting an unrelated file). ConfigError when it is the
+/// checkpoint file itself.
 bool same_output(const io::Checkpoint& ckpt, const std::string& output_file);
 
 /// After sim.prepare() with recorder.defer_file(): restore the simulation, rebuild the output

@@ -122,7 +122,8 @@ int cmd_run(const Args& a) {
   if (a.checkpoint_every > 0) nmsim::apps::check_checkpoint_interval(a.checkpoint_every, cfg.simulation_options().dt);
   try {
     // A resumed run replaces the output of the run it continues.
-    nmsim::apps::check_output_path(out.file, a.force || (ckpt && nmsim::apps::same_output(*ckpt, out.file)));
+    const bool continues = ckpt && nmsim::apps::same_output(*ckpt, out.file);
+    nmsim::apps::check_output_path(out.file, a.force || continues);
   } catch (const nmsim::ConfigError& e) {
     cfg.rethrow_with_position(e);
   }

@@ -143,6 +143,8 @@ def main():
     refused(["--resume", ck, "--seed", "12"], "another seed", "seed")
     refused(["--resume", ck, "--set", "projection.ff.weight=30.0"], "another weight", "weight")
     refused(["--resume", ck, "--duration", "50"], "a duration before the checkpoint", "duration")
+    r = run("-o", ck, "--resume", ck, "--force", expect=2)
+    check(r.returncode == 2 and os.path.exists(ck), "the checkpoint itself as output: refused, checkpoint kept")
     refused(["--checkpoint-every", "0.05"], "a checkpoint interval off the dt grid", "--checkpoint-every")
 
     print(f"{len(FAILURES)} failed" if FAILURES else "all checkpoint checks passed")
