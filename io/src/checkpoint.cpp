@@ -141,6 +141,46 @@ std::string parent_dir(const std::string& path) {
 
 }  // namespace
 
+bool is_checkpoint(const std::string& path) {
+  if (!h5::File::is_hdf5(path)) return false;
+  try {
+    h5::File f = h5::File::open(path);
+    h5::Lock lock;
+    return h5::has_attr(f.id(), "nmsim_checkpoint");
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string describe_checkpoint(const std::string& path) {
+  const Checkpoint c = Checkpoint::open(path);
+  std::size_t n = 0, bytes = 0;
+  for (const auto& [p, e] : c.impl_state().entries()) ++n, bytes += e.bytes.size();
+  std::size_t lines = 0;
+  for (char ch : c.config_toml()) lines += ch == '\n';
+  std::string version, created;
+  double threads = 0;
+  std::uint64_t image = 0;
+  {
+    h5::File f = h5::File::open(path);
+    h5::Lock lock;
+    version = h5::read_attr_string(f.id(), "nmsim_version");
+    created = h5::read_attr_string(f.id(), "created");
+    const auto t = h5::read_attr_numbers(f.id(), "threads");
+    threads = t.empty() ? 0 : t[0];
+    image = h5::Dataset::open(f.id(), "output").shape().at(0);
+  }
+  return fmt::format(
+      "{}: nmsim {} checkpoint (format {})\n"
+      "at t = {} ms (step {}); seed {}, dt {} ms; written {} by a run with {} thread(s)\n"
+      "output: {} (its {} bytes at the checkpoint are kept here)\n"
+      "config: {} lines of TOML in /config\n"
+      "state: {} arrays, {} bytes\n"
+      "continue with: nmsim run CONFIG --resume {}\n",
+      path, version, kFormat, c.time(), c.step(), c.seed(), c.dt(), created, threads, c.output_file(), image, lines,
+      n, bytes, path);
+}
+
 std::string checkpoint_path_for(const std::string& output_file) {
   const std::string ext = ".h5";
   if (output_file.size() > ext.size() && output_file.compare(output_file.size() - ext.size(), ext.size(), ext) == 0)
@@ -260,6 +300,7 @@ std::uint64_t Checkpoint::seed() const { return impl_->seed; }
 double Checkpoint::dt() const { return impl_->dt; }
 Step Checkpoint::step() const { return impl_->step; }
 double Checkpoint::time() const { return static_cast<double>(impl_->step) * impl_->dt; }
+const MemoryState& Checkpoint::impl_state() const { return impl_->state; }
 const StateReader& Checkpoint::simulation_state() const { return impl_->state; }
 const StateReader& Checkpoint::recorder_state() const { return impl_->recorder; }
 

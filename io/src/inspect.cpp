@@ -6,6 +6,7 @@
 
 #include "h5.hpp"
 #include "nmsim/core/error.hpp"
+#include "nmsim/io/checkpoint.hpp"
 
 namespace nmsim::io {
 
@@ -310,6 +311,7 @@ std::string describe_file(const std::string& path) {
     throw ConfigError(SourcePos{path, 0, 0}, "", "expected an HDF5 file, found a directory");
   if (!h5::File::is_hdf5(path))
     throw ConfigError(SourcePos{path, 0, 0}, "", "not an HDF5 file (expected an nmsim result file)");
+  if (is_checkpoint(path)) return describe_checkpoint(path);  // docs/checkpoint.md
   try {
     return describe(path);
   } catch (const RuntimeError& e) {

@@ -82,6 +82,8 @@ def main():
     with h5py.File(ck, "r") as f:
         check(f.attrs["step"] == 903, f"last checkpoint at the first window boundary after 90 ms ({f.attrs['time']} ms)")
     check(not [p for p in os.listdir(tmp) if ".tmp-" in p], "no temporary checkpoint left behind")
+    r = subprocess.run([BIN, "info", ck], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and "checkpoint" in r.stdout and "90.3 ms" in r.stdout, "nmsim info describes a checkpoint")
     r = run("-o", out, "--threads", "2", "--resume", ck)
     check(r.returncode == 0, "resume with --threads 2 into the same output")
     if r.returncode == 0:

@@ -22,6 +22,11 @@
 
 namespace nmsim::io {
 
+/// True when `path` is an HDF5 file with the root attribute nmsim_checkpoint.
+bool is_checkpoint(const std::string& path);
+/// What a checkpoint holds, for `nmsim info` (ConfigError when it is damaged).
+std::string describe_checkpoint(const std::string& path);
+
 /// Default checkpoint path of an output file: "out.h5" -> "out.ckpt.h5".
 std::string checkpoint_path_for(const std::string& output_file);
 
@@ -58,6 +63,8 @@ class Checkpoint {
   void extract_output(const std::string& output_file) const;
 
  private:
+  friend std::string describe_checkpoint(const std::string& path);
+  const MemoryState& impl_state() const;
   struct Impl;
   explicit Checkpoint(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
