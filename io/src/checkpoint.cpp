@@ -172,7 +172,7 @@ std::string describe_checkpoint(const std::string& path) {
   }
   return fmt::format(
       "{}: nmsim {} checkpoint (format {})\n"
-      "at t = {} ms (step {}); seed {}, dt {} ms; written {} by a run with {} thread(s)\n"
+      "at t = {:.12g} ms (step {}); seed {}, dt {} ms; written {} by a run with {} thread(s)\n"
       "output: {} (its {} bytes at the checkpoint are kept here)\n"
       "config: {} lines of TOML in /config\n"
       "state: {} arrays, {} bytes\n"
