@@ -2,7 +2,13 @@
 
 #include <cmath>
 
+#include "nmsim/core/error.hpp"
+
 namespace nmsim {
+
+void Modulator::release_at_point(Step /*step*/, const Position& /*where*/, double /*amount*/) {
+  throw RuntimeError("modulator " + name() + " has no spatial extent: a release at a point needs a grid field");
+}
 
 double LevelPiece::at(double s) const { return inv_tau == 0.0 ? base + amp : base + amp * std::exp(-s * inv_tau); }
 

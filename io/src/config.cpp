@@ -9,14 +9,15 @@
 #include <toml++/toml.h>
 
 #include "nmsim/core/stimuli.hpp"
+#include "nmsim/core/task.hpp"
 
 namespace nmsim::io {
 
 namespace {
 
-const std::vector<std::string> kTopLevel = {"simulation", "output",    "population", "projection", "plasticity",
-                                           "modulator",  "modulation", "stimulus",   "record"};
-const std::vector<std::string> kLater = {"task"};
+const std::vector<std::string> kTopLevel = {"simulation", "output",   "population", "projection", "plasticity",
+                                           "modulator",  "modulation", "stimulus",  "task",       "record"};
+const std::vector<std::string> kLater = {};
 
 std::string node_type(const toml::node& n) {
   switch (n.type()) {
@@ -79,6 +80,9 @@ struct Config::Impl {
     ParamTable table;
   };
   std::vector<Stim> stims;
+  std::vector<TaskSpec> tasks;
+  void read_task(const toml::table& t, const std::string& path);
+  std::vector<NeuronIndex> read_ids(const toml::node& n, const std::string& path);
   std::map<std::string, std::pair<std::array<double, 3>, std::array<double, 3>>> random_boxes;  // by key path
 
   SourcePos pos(const toml::node& n, const std::string& path) {
@@ -482,6 +486,190 @@ void Config::Impl::read_stimulus(const toml::table& t, const std::string& path) 
   stims.push_back(std::move(s));
 }
 
+std::vector<NeuronIndex> Config::Impl::read_ids(const toml::node& n, const std::string& path) {
+  // Either a list of ids or a half-open range { from = a, to = b }.
+  remember(n, path);
+  std::vector<NeuronIndex> ids;
+  auto id = [&](const toml::node& e, const std::string& p) {
+    if (!e.is_integer() || *e.value<std::int64_t>() < 0 || *e.value<std::int64_t>() > 0xffffffffLL)
+      fail(e, p, fmt::format("expected a neuron id (a whole number >= 0), found {}", node_type(e)));
+    return static_cast<NeuronIndex>(*e.value<std::int64_t>());
+  };
+  if (const toml::array* a = n.as_array()) {
+    for (const auto& e : *a) ids.push_back(id(e, path));
+  } else if (const toml::table* t = n.as_table()) {
+    const toml::node* from = t->get("from");
+    const toml::node* to = t->get("to");
+    for (auto&& [k, v] : *t)
+      if (k.str() != "from" && k.str() != "to") fail(v, path + "." + std::string(k.str()), "unknown key; expected { from = FIRST, to = END } (END excluded)");
+    if (!from || !to) fail(n, path, "expected { from = FIRST, to = END } (END excluded)");
+    const NeuronIndex a = id(*from, path + ".from"), b = id(*to, path + ".to");
+    if (b <= a) fail(*to, path + ".to", fmt::format("expected to > from = {}, found {}", a, b));
+    for (NeuronIndex i = a; i < b; ++i) ids.push_back(i);
+  } else {
+    fail(n, path, fmt::format("expected an array of neuron ids or {{ from = FIRST, to = END }}, found {}", node_type(n)));
+  }
+  return ids;
+}
+
+void Config::Impl::read_task(const toml::table& t, const std::string& path) {
+  if (!tasks.empty()) fail(t, path, "expected at most one [[task]] in this version of nmsim");
+  const ParamTable p = flat(t, path, {"cues", "decision", "reversal", "releases"});
+  p.reject_unknown({"name", "input", "port", "weight", "background", "order", "start", "cue", "response", "outcome", "iti",
+                    "cue_in_response", "trials", "responses", "alpha", "initial_value", "cues", "decision", "reversal",
+                    "releases"});
+  TaskSpec s;
+  s.name = p.string("name");
+  s.input = p.string("input");
+  s.port = p.string("port", "exc");
+  s.weight = p.number("weight");
+  s.background = p.number("background", 0.0, Check::non_negative);
+  s.order = p.choice("order", "balanced", {"balanced", "random"}) == "random" ? TaskSpec::Order::random : TaskSpec::Order::balanced;
+  s.start = p.number("start", 0.0, Check::non_negative);
+  s.cue = p.number("cue", 0.0, Check::non_negative);
+  s.response = p.number("response", Check::positive);
+  s.outcome = p.number("outcome", 0.0, Check::non_negative);
+  s.iti = p.number("iti", 0.0, Check::non_negative);
+  s.cue_in_response = p.boolean("cue_in_response", true);
+  s.trials = static_cast<std::int64_t>(p.number("trials", Check::integer_positive));
+  if (p.has("responses")) {
+    s.responses = p.strings("responses");
+    if (s.responses.size() < 2) p.fail("responses", fmt::format("expected at least two response names, found {}", s.responses.size()));
+  }
+  s.alpha = p.number("alpha", 0.1, Check::probability);
+  s.initial_value = p.number("initial_value", 0.0);
+  auto response_index = [&](const ParamTable& tbl, const std::string& key, const std::string& name) {
+    const auto it = std::find(s.responses.begin(), s.responses.end(), name);
+    if (it == s.responses.end())
+      tbl.fail(key, fmt::format("expected one of the responses ({}), found \"{}\"", fmt::join(s.responses, ", "), name));
+    return static_cast<int>(it - s.responses.begin());
+  };
+
+  // Cues: [{ name, neurons, rate, reward = { <response> = r, ... } }]
+  const toml::node* cn = t.get("cues");
+  if (!cn) fail(t, path + ".cues", "required key is missing (cues = [{ name = ..., neurons = ..., rate = ..., reward = { ... } }])");
+  remember(*cn, path + ".cues");
+  const toml::array* ca = cn->as_array();
+  if (!ca || ca->empty()) fail(*cn, path + ".cues", "expected a non-empty array of cue tables");
+  for (std::size_t i = 0; i < ca->size(); ++i) {
+    const toml::node& e = (*ca)[i];
+    const std::string ip = fmt::format("{}.cues[{}]", path, i);
+    if (!e.is_table()) fail(e, ip, fmt::format("expected a table, found {}", node_type(e)));
+    const toml::table& ct = *e.as_table();
+    const toml::node* nm = ct.get("name");
+    if (!nm || !nm->is_string()) fail(nm ? *nm : e, ip + ".name", "expected a cue name (string)");
+    TaskCue cue;
+    cue.name = *nm->value<std::string>();
+    const std::string cp = path + ".cues." + cue.name;
+    remember(e, cp);
+    const ParamTable c = flat(ct, cp, {"neurons", "reward"});
+    c.reject_unknown({"name", "neurons", "rate", "reward"});
+    cue.rate = c.number("rate", Check::non_negative);
+    const toml::node* nn = ct.get("neurons");
+    if (!nn) fail(e, cp + ".neurons", "required key is missing (an array of ids or { from = FIRST, to = END })");
+    cue.neurons = read_ids(*nn, cp + ".neurons");
+    cue.reward.assign(s.responses.size(), 0.0);
+    const toml::node* rn = ct.get("reward");
+    if (!rn) fail(e, cp + ".reward", "required key is missing (reward = { <response> = amount, ... })");
+    if (!rn->is_table()) fail(*rn, cp + ".reward", fmt::format("expected a table {{ <response> = amount, ... }}, found {}", node_type(*rn)));
+    remember(*rn, cp + ".reward");
+    const ParamTable rt = flat(*rn->as_table(), cp + ".reward");
+    for (const auto& k : rt.keys()) cue.reward[static_cast<std::size_t>(response_index(rt, k, k))] = rt.number(k);
+    s.cues.push_back(std::move(cue));
+  }
+  auto cue_index = [&](const toml::node& n, const std::string& kp) {
+    for (std::size_t c = 0; c < s.cues.size(); ++c)
+      if (n.is_string() && *n.value<std::string>() == s.cues[c].name) return static_cast<int>(c);
+    std::vector<std::string> names;
+    for (const auto& c : s.cues) names.push_back(c.name);
+    fail(n, kp, fmt::format("expected a cue name ({}), found {}", fmt::join(names, ", "), node_type(n)));
+  };
+
+  // Decision: { rule, population, neurons | pools, threshold, default }
+  const toml::table* d = subtable(t, "decision", path);
+  if (!d) fail(t, path + ".decision", "required table is missing (decision = { rule = \"threshold\", population = ..., threshold = ... })");
+  const std::string dp = path + ".decision";
+  const ParamTable dt = flat(*d, dp, {"neurons", "pools"});
+  dt.reject_unknown({"rule", "population", "neurons", "pools", "threshold", "default"});
+  s.rule = dt.choice("rule", "threshold", {"threshold", "wta"}) == "wta" ? TaskSpec::Rule::wta : TaskSpec::Rule::threshold;
+  s.readout = dt.string("population");
+  s.threshold = dt.number("threshold", 1.0, Check::non_negative);
+  s.pools.clear();
+  if (s.rule == TaskSpec::Rule::threshold) {
+    if (d->get("pools")) fail(*d->get("pools"), dp + ".pools", "pools go with rule = \"wta\"; the threshold rule reads `neurons`");
+    if (dt.has("default")) dt.fail("default", "default goes with rule = \"wta\" (threshold: responses[0] at or above the threshold, else responses[1])");
+    s.pools.push_back(d->get("neurons") ? read_ids(*d->get("neurons"), dp + ".neurons") : std::vector<NeuronIndex>{});
+  } else {
+    if (d->get("neurons")) fail(*d->get("neurons"), dp + ".neurons", "rule = \"wta\" reads pools = [ids of responses[0], ...]");
+    const toml::node* pn = d->get("pools");
+    if (!pn || !pn->is_array()) fail(pn ? *pn : static_cast<const toml::node&>(*d), dp + ".pools", "expected one pool of neuron ids per response");
+    remember(*pn, dp + ".pools");
+    for (std::size_t q = 0; q < pn->as_array()->size(); ++q)
+      s.pools.push_back(read_ids((*pn->as_array())[q], fmt::format("{}.pools[{}]", dp, q)));
+    const std::string def = dt.string("default", "none");
+    s.default_response = def == "none" ? -1 : response_index(dt, "default", def);
+  }
+
+  // Reversal: { after, swap = [["A", "B"], ...] }
+  if (const toml::table* r = subtable(t, "reversal", path)) {
+    const std::string rp = path + ".reversal";
+    const ParamTable rt = flat(*r, rp, {"swap"});
+    rt.reject_unknown({"after", "swap"});
+    s.reversal_after = static_cast<std::int64_t>(rt.number("after", Check::integer_non_negative));
+    if (const toml::node* sw = r->get("swap")) {
+      remember(*sw, rp + ".swap");
+      const toml::array* a = sw->as_array();
+      if (!a) fail(*sw, rp + ".swap", "expected an array of cue-name pairs, e.g. [[\"A\", \"B\"]]");
+      for (const auto& pr : *a) {
+        const toml::array* pa = pr.as_array();
+        if (!pa || pa->size() != 2) fail(pr, rp + ".swap", "expected a pair of cue names, e.g. [\"A\", \"B\"]");
+        s.reversal_swap.emplace_back(cue_index((*pa)[0], rp + ".swap"), cue_index((*pa)[1], rp + ".swap"));
+      }
+    }
+  }
+
+  // Releases: [{ name, modulator, signal, gain, offset, min, max, threshold, delay, position }]
+  if (const toml::node* rn = t.get("releases")) {
+    remember(*rn, path + ".releases");
+    const toml::array* ra = rn->as_array();
+    if (!ra) fail(*rn, path + ".releases", fmt::format("expected an array of release tables, found {}", node_type(*rn)));
+    std::vector<std::string> names;
+    for (std::size_t j = 0; j < ra->size(); ++j) {
+      const toml::node& e = (*ra)[j];
+      const std::string jp = fmt::format("{}.releases[{}]", path, j);
+      if (!e.is_table()) fail(e, jp, fmt::format("expected a table, found {}", node_type(e)));
+      const ParamTable r = flat(*e.as_table(), jp);
+      r.reject_unknown({"name", "modulator", "signal", "gain", "offset", "min", "max", "threshold", "delay", "position"});
+      TaskRelease rel;
+      rel.modulator = r.string("modulator");
+      const std::string nm = r.string("name", rel.modulator);
+      if (std::find(names.begin(), names.end(), nm) != names.end())
+        r.fail("name", fmt::format("a release named \"{}\" exists already (give each a name)", nm));
+      names.push_back(nm);
+      const std::string sig = r.choice("signal", "rpe", {"rpe", "abs_rpe", "reward", "one"});
+      rel.signal = sig == "rpe" ? TaskRelease::Signal::rpe
+                   : sig == "abs_rpe" ? TaskRelease::Signal::abs_rpe
+                   : sig == "reward" ? TaskRelease::Signal::reward
+                                     : TaskRelease::Signal::one;
+      rel.gain = r.number("gain", 1.0);
+      rel.offset = r.number("offset", 0.0);
+      rel.min = r.number("min", -std::numeric_limits<double>::infinity());
+      rel.max = r.number("max", std::numeric_limits<double>::infinity());
+      rel.threshold = r.number("threshold", 0.0, Check::non_negative);
+      rel.delay = r.number("delay", 10.0, Check::non_negative);
+      if (r.has("position")) {
+        const auto xyz = r.numbers("position");
+        if (xyz.size() != 3) r.fail("position", fmt::format("expected [x, y, z] in um, found {} numbers", xyz.size()));
+        rel.position = Position{xyz[0], xyz[1], xyz[2]};
+      }
+      // Engine errors name releases by index: map those keys to this table.
+      positions[jp] = pos(e, jp);
+      s.releases.push_back(std::move(rel));
+    }
+  }
+  tasks.push_back(std::move(s));
+}
+
 void Config::Impl::read_modulation(const toml::table& t, const std::string& path, std::size_t index) {
   const ParamTable m = flat(t, path, {"terms"});
   m.reject_unknown({"name", "target", "combine", "base", "terms"});
@@ -667,6 +855,7 @@ void Config::Impl::read() {
   each_element(
       "modulation", [&](const toml::table& t, const std::string& p, std::size_t i) { read_modulation(t, p, i); }, false);
   each_element("stimulus", [&](const toml::table& t, const std::string& p, std::size_t) { read_stimulus(t, p); });
+  each_element("task", [&](const toml::table& t, const std::string& p, std::size_t) { read_task(t, p); });
   each_element(
       "record", [&](const toml::table& t, const std::string& p, std::size_t i) { read_record(t, p, i); }, false);
 }
@@ -835,6 +1024,8 @@ void Config::build(Simulation& sim, const Registry& registry) const {
                                                   t.number("weight")));
       }
     }
+    // Tasks last: they probe modulators and read populations that must exist.
+    for (const auto& t : impl_->tasks) sim.add(std::make_unique<Task>(sim, t));
     for (const auto& r : impl_->records) {
       const std::string key = "record." + r.name + ".what";
       if (r.kind == "weights") {

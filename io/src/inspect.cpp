@@ -168,6 +168,38 @@ herr_t visit_cb(hid_t, const char* name, const H5O_info_t* info, void* data) {
   return 0;
 }
 
+// /trials of a task: size, the summary attributes, and accuracy per block of 20 trials.
+std::string describe_trials(hid_t root) {
+  h5::GroupId g = h5::open_group(root, "trials");
+  auto num = [&](const char* name) {
+    const auto v = h5::has_attr(g.get(), name) ? h5::read_attr_numbers(g.get(), name) : std::vector<double>{};
+    return v.empty() ? std::nan("") : v[0];
+  };
+  std::string out = fmt::format("trials: task {}, {} trials (cues {}; responses {})", string_attr(g.get(), "task"),
+                                static_cast<long long>(num("n_trials")), string_attr(g.get(), "cues"),
+                                string_attr(g.get(), "responses"));
+  const double rev = num("reversal_after");
+  out += rev > 0 ? fmt::format(", reversal after trial {}\n", static_cast<long long>(rev)) : std::string("\n");
+  out += fmt::format("  accuracy {:.3f} (before reversal {:.3f}, last 20 before {:.3f}, after {:.3f})\n", num("accuracy"),
+                     num("accuracy_pre"), num("accuracy_pre_last20"), num("accuracy_post"));
+  out += fmt::format("  hit rate {:.3f}, false alarms {:.3f}, d' {:.2f}; trials to criterion {} (before reversal {}), "
+                     "perseverative errors {}\n",
+                     num("hit_rate"), num("false_alarm_rate"), num("d_prime"), num("trials_to_criterion"),
+                     num("trials_to_criterion_pre"), num("perseverative_errors"));
+  const auto correct = h5::Dataset::open(g.get(), "correct").read<double>();
+  if (!correct.empty()) {
+    out += "  accuracy per 20 trials:";
+    for (std::size_t b = 0; b < correct.size(); b += 20) {
+      double c = 0;
+      const std::size_t e = std::min(correct.size(), b + 20);
+      for (std::size_t i = b; i < e; ++i) c += correct[i];
+      out += fmt::format(" {:.2f}", c / static_cast<double>(e - b));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 std::string describe(const std::string& path) {
   h5::File f = h5::File::open(path);
   h5::Lock lock;
@@ -274,13 +306,21 @@ std::string describe(const std::string& path) {
     }
   }
 
-  // Everything else (trials, positions, modulator snapshots, ...): generic dataset listing.
+  if (h5::exists(root, "trials") && h5::object_type(root, "trials") == H5O_TYPE_GROUP) {
+    try {
+      out += describe_trials(root);
+    } catch (const RuntimeError& e) {
+      out += fmt::format("trials: unreadable ({})\n", e.what());
+    }
+  }
+
+  // Everything else (positions, modulator snapshots, ...): generic dataset listing.
   Visit visit;
   h5::check(H5Ovisit2(root, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &visit, H5O_INFO_BASIC), "list the file");
   std::vector<std::string> other;
   for (const auto& name : visit.datasets) {
     if (name == "config" || name.starts_with("spikes/") || name.starts_with("report/") ||
-        name.starts_with("weights/") ||
+        name.starts_with("weights/") || name.starts_with("trials/") ||
         (name.starts_with("modulators/") && name.find("/probes/") != std::string::npos))
       continue;
     other.push_back(name);

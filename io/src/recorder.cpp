@@ -149,6 +149,7 @@ void Recorder::Impl::write_pending() {
       r.snap_times.clear();
     }
   }
+  write_trials();
   h5::set_attr(file.id(), "simulated_time", static_cast<double>(now_step) * dt);
 }
 
@@ -196,6 +197,7 @@ void Recorder::Impl::close_all_datasets() noexcept {
     r.snap_data = {};
     r.snap_time = {};
   }
+  trials.close();
 }
 
 void Recorder::Impl::close_all() noexcept {
@@ -418,6 +420,7 @@ void Recorder::Impl::create_file() {
     h5::Dataset::create_filled(g.get(), "mapping/index_pointers", ptr);
   }
   create_weight_and_modulator_datasets();
+  create_trials();
 }
 
 void Recorder::begin_window(Step /*from*/, Step to) {

@@ -11,6 +11,7 @@
 #include "h5.hpp"
 #include "nmsim/core/modulator.hpp"
 #include "nmsim/core/projection.hpp"
+#include "nmsim/core/task.hpp"
 #include "nmsim/io/recorder.hpp"
 
 namespace nmsim::io::detail {
@@ -151,6 +152,19 @@ struct ModulatorRequest {
   std::size_t probes() const { return positions.size() / 3; }
 };
 
+/// The per-trial table of a task (/trials; recorder_trials.cpp).
+struct TrialsRequest {
+  const Task* task = nullptr;
+  std::uint64_t written = 0;  // rows in the file
+  h5::GroupId group;
+  std::vector<h5::Dataset> cols;  // in the order of recorder_trials.cpp's column list
+
+  void close() {
+    cols.clear();
+    group = {};
+  }
+};
+
 /// Groups created under /weights (one per projection, whether recorded, snapshotted or both).
 void write_projection_attrs(hid_t group, const Projection& p);
 
@@ -167,6 +181,7 @@ struct Recorder::Impl {
   std::vector<detail::WeightRequest> weights;
   std::vector<detail::SnapshotRequest> snapshots;
   std::vector<detail::ModulatorRequest> modulators;
+  detail::TrialsRequest trials;
   std::vector<int> spike_request_of_pop;  // population index -> index in spikes, or -1
   const Simulation* sim = nullptr;
   h5::File file;
@@ -214,6 +229,12 @@ struct Recorder::Impl {
   void sample_modulators(Step to);
   /// Final snapshots (at finish), weights synchronized to the current time.
   void write_snapshots();
+
+  // recorder_trials.cpp
+  /// /trials of the simulation's task (if any): created with the file, rows appended at flushes,
+  /// summary attributes rewritten at every flush.
+  void create_trials();
+  void write_trials();
 };
 
 }  // namespace nmsim::io

@@ -159,11 +159,6 @@ TEST_CASE("config: distributions are checked against the parameter's range") {
   CHECK_THAT(bad, Catch::Contains("projection.ee.weight.uniform") && Catch::Contains("two numbers"));
 }
 
-TEST_CASE("config: features of later versions are refused clearly, not ignored") {
-  const std::string e = error_of(std::string(kBase) + "\n[[task]]\nname = \"x\"\n");
-  CHECK_THAT(e, Catch::Contains("task") && Catch::Contains("not available"));
-}
-
 TEST_CASE("config: plasticity, modulators and rewards build; their errors are positioned") {
   const std::string plastic = std::string(kBase) + R"(
 [[modulator]]

@@ -55,6 +55,9 @@ class Modulator {
   /// Add `amount` uM at time t_{step} (a reward, a task event). `step` must be >= the start of
   /// the next window: call between runs or from an observer at the end of a window.
   virtual void release_at(Step step, double amount) = 0;
+  /// Release `amount` (uM um^3) at t_{step} at the point `where` (spatial fields only; the
+  /// default throws RuntimeError). Same timing rule as release_at.
+  virtual void release_at_point(Step step, const Position& where, double amount);
   /// Checkpoint (core/state.hpp): the concentration state and pending releases between windows
   /// (the pieces of the window just simulated are not needed: the next advance() refills them).
   /// Default: StateError (a modulator kind that does not override them cannot be checkpointed).

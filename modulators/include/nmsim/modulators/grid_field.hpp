@@ -93,7 +93,7 @@ class GridField : public Modulator {
   /// step, threads (>= 1). Resets the field to its initial state.
   void setup(double dt, std::uint64_t seed = 1, Step now = 0, int threads = 1);
   /// Release `amount` uM um^3 at t_step into the voxel containing `where` (RuntimeError outside).
-  void release_at_point(Step step, const Position& where, double amount);
+  void release_at_point(Step step, const Position& where, double amount) override;
   /// Raise by `amount` uM at t_step every voxel whose centre lies in the box [lo, hi].
   void release_in_box(Step step, const Position& lo, const Position& hi, double amount);
 

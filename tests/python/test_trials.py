@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""/trials of a closed-loop task read back with h5py: layout and units, every row consistent with
+the task's equations (decision rule, reward table with reversal, value and RPE recursion, release
+amounts), the summary attributes equal to the statistics recomputed from the rows, identical for
+--threads 1 and 2, and `nmsim info` shows the trials."""
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from statistics import NormalDist
+
+import h5py
+import numpy as np
+
+BIN = os.path.join(os.environ.get("NMSIM_BIN") or os.path.join(os.environ.get("NMSIM_BINARY_DIR", "build"), "bin"),
+                   "nmsim")
+FAILURES = []
+
+NET = """[simulation]
+dt = 0.5
+duration = 5600.0
+seed = 11
+
+[[population]]
+name = "sens"
+model = "lif"
+size = 40
+
+[[population]]
+name = "act"
+model = "lif"
+size = 20
+init = { v = { uniform = [-70.0, -56.0] } }
+
+[[modulator]]
+name = "DA"
+field = { type = "well_mixed" }
+baseline = 1.0
+uptake = { kind = "linear", tau = 100.0 }
+
+[[modulator]]
+name = "NA"
+field = { type = "well_mixed" }
+uptake = { kind = "linear", tau = 1000.0 }
+
+[[plasticity]]
+name = "da"
+rule = "stdp_eligibility"
+modulator = "DA"
+baseline = 1.0
+a_minus = 0.5
+tau_c = 300.0
+eta = 0.01
+w_max = 80.0
+
+[[projection]]
+name = "sa"
+source = "sens"
+target = "act"
+connect = { rule = "fixed_probability", p = 0.5 }
+weight = { uniform = [10.0, 40.0] }
+delay = 1.0
+plasticity = "da"
+
+[[projection]]
+name = "aa"
+source = "act"
+target = "act"
+connect = { rule = "fixed_probability", p = 0.3 }
+weight = -30.0
+delay = 1.0
+
+[[stimulus]]
+name = "noise"
+kind = "poisson"
+target = "act"
+rate = 3000.0
+weight = 40.0
+
+[[modulation]]
+name = "gain"
+target = "population.act.gain"
+terms = [ { modulator = "NA", receptor = "beta", emax = 0.5 } ]
+
+[[modulation]]
+name = "lr"
+target = "projection.sa.learning_rate"
+terms = [ { modulator = "NA", receptor = "alpha1", emax = 2.0 }, { modulator = "DA", receptor = "D2", emax = 0.1 } ]
+
+[[task]]
+name = "gng"
+input = "sens"
+weight = 100.0
+trials = 8
+response = 200.0
+outcome = 200.0
+iti = 300.0
+alpha = 0.3
+cues = [ { name = "A", neurons = { from = 0, to = 20 }, rate = 2500.0, reward = { go = 1.0, nogo = 0.0 } },
+         { name = "B", neurons = { from = 20, to = 40 }, rate = 2500.0, reward = { go = -1.0, nogo = 0.5 } } ]
+decision = { rule = "wta", population = "act", pools = [ { from = 0, to = 10 }, { from = 10, to = 20 } ], default = "nogo" }
+reversal = { after = 4 }
+releases = [ { name = "DA", modulator = "DA", signal = "rpe", gain = 0.5, min = -0.9, delay = 10.0 },
+             { name = "NA", modulator = "NA", signal = "abs_rpe", gain = 0.4, threshold = 0.3, delay = 20.0 } ]
+"""
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        FAILURES.append(what)
+
+
+def run(d, name, *args):
+    cfg = os.path.join(d, "net.toml")
+    with open(cfg, "w") as f:
+        f.write(NET)
+    out = os.path.join(d, name)
+    subprocess.run([BIN, "run", cfg, "-o", out, "--quiet", *args], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def criterion(correct):
+    for n in range(20, len(correct) + 1):
+        if correct[n - 20:n].sum() >= 16:
+            return float(n)
+    return math.nan
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        a = run(d, "a.h5", "--threads", "1", "--set", "task.gng.trials=24", "--set", "simulation.duration=16800",
+                "--set", "task.gng.reversal.after=12")
+        b = run(d, "b.h5", "--threads", "2", "--set", "task.gng.trials=24", "--set", "simulation.duration=16800",
+                "--set", "task.gng.reversal.after=12")
+        with h5py.File(a) as f, h5py.File(b) as g:
+            t = f["trials"]
+            n = t.attrs["n_trials"]
+            check(n == 24 and t["index"].shape == (24,), f"24 trial rows ({n})")
+            check(list(t["index"][:]) == list(range(24)), "index 0..23")
+            check(np.allclose(t["start"][:], np.arange(24) * 700.0) and t["start"].attrs["units"] == "ms",
+                  "start every 700 ms, units ms")
+            check(t["counts"].shape == (24, 2), "counts [n, pools]")
+            check(t.attrs["responses"] == "go,nogo" and t.attrs["cues"] == "A,B", "names of responses and cues")
+            for key in ["peak/DA", "peak/NA"]:
+                check(t[key].attrs["units"] == "uM", f"{key} in uM")
+            cue, dec, cnt = t["cue"][:], t["decision"][:], t["counts"][:]
+            # wta with default nogo: the pool with more spikes (ties: nogo).
+            expect = np.where(cnt[:, 0] > cnt[:, 1], 0, np.where(cnt[:, 1] > cnt[:, 0], 1, 1))
+            expect = np.where((cnt.max(axis=1) < 1), 1, expect)
+            check((dec == expect).all(), "decision = winner-take-all of the pool counts")
+            table = {0: [1.0, 0.0], 1: [-1.0, 0.5]}
+            rev = np.arange(24) >= 12
+            check((t["reversed"][:] == rev).all(), "reversed from trial 12 on")
+            r = np.array([table[(1 - c) if rv else c][dd] for c, dd, rv in zip(cue, dec, rev)])
+            check((t["reward"][:] == r).all(), "reward from the (swapped) tables")
+            corr_resp = np.array([0 if ((1 - c) if rv else c) == 0 else 1 for c, rv in zip(cue, rev)])
+            check((t["correct_response"][:] == corr_resp).all(), "correct response per trial")
+            correct = (dec == corr_resp)
+            check((t["correct"][:].astype(bool) == correct).all(), "correct = decision is the best response")
+            v = [0.0, 0.0]
+            ok_v = True
+            for i in range(24):
+                c = cue[i]
+                ok_v &= t["value"][i] == v[c] and t["rpe"][i] == r[i] - v[c]
+                v[c] += 0.3 * (r[i] - v[c])
+            check(ok_v, "value and RPE: V += 0.3 (r - V), exactly")
+            rpe = t["rpe"][:]
+            check(np.array_equal(t["released/DA"][:], np.maximum(0.5 * rpe, -0.9)), "DA released = max(0.5 rpe, -0.9)")
+            na = np.where(np.abs(rpe) >= 0.3, 0.4 * np.abs(rpe), 0.0)
+            check(np.array_equal(t["released/NA"][:], na), "NA released = 0.4 |rpe| when |rpe| >= 0.3")
+            check((t["peak/NA"][:] >= t["released/NA"][:] - 1e-12).all(), "NA peak >= the trial's release")
+            # Summary attributes from the rows.
+            go = corr_resp == 0
+            check(math.isclose(t.attrs["accuracy"], correct.mean()), "accuracy")
+            check(math.isclose(t.attrs["accuracy_pre"], correct[:12].mean()), "accuracy before the reversal")
+            check(math.isclose(t.attrs["hit_rate"], (dec[go] == 0).mean()), "hit rate")
+            check(math.isclose(t.attrs["false_alarm_rate"], (dec[~go] == 0).mean()), "false-alarm rate")
+            z = NormalDist().inv_cdf
+            h = ((dec[go] == 0).sum() + 0.5) / (go.sum() + 1)
+            fa = ((dec[~go] == 0).sum() + 0.5) / ((~go).sum() + 1)
+            check(math.isclose(t.attrs["d_prime"], z(h) - z(fa), rel_tol=1e-9), "d' (log-linear correction)")
+            ttc = criterion(correct[12:])
+            check((math.isnan(ttc) and math.isnan(t.attrs["trials_to_criterion"])) or ttc == t.attrs["trials_to_criterion"],
+                  f"trials to criterion after the reversal ({ttc})")
+            for k in ["n_trials", "accuracy", "d_prime", "trials_to_criterion", "perseverative_errors"]:
+                check(isinstance(t.attrs[k], (np.floating, np.integer)) and np.ndim(t.attrs[k]) == 0,
+                      f"{k} is a numeric scalar attribute")
+            same = all(np.array_equal(f["trials/" + k][:], g["trials/" + k][:], equal_nan=True)
+                       for k in ["cue", "decision", "counts", "reward", "rpe", "peak/DA", "peak/NA"])
+            check(same, "/trials identical for --threads 1 and 2")
+        info = subprocess.run([BIN, "info", a], check=True, capture_output=True, text=True).stdout
+        check("trials: task gng, 24 trials" in info and "accuracy per 20 trials" in info, "nmsim info shows the trials")
+    print(f"{len(FAILURES)} failed" if FAILURES else "all trials checks passed")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
