@@ -171,7 +171,7 @@ void Task::prepare(double dt, std::uint64_t seed) {
         order_[static_cast<std::size_t>(b * n + c)] = perm[static_cast<std::size_t>(c)];
     }
   }
-  value_.assign(n_cues, spec_.initial_value);
+  value_.assign(spec_.value == TaskSpec::Value::cue ? n_cues : n_cues * (spec_.responses.size() + 1), spec_.initial_value);
   reward_.clear();
   for (const auto& c : spec_.cues) reward_.push_back(c.reward);
   next_decision_ = 0;
@@ -271,6 +271,12 @@ void Task::end_window(Step to) {
   }
 }
 
+std::size_t Task::value_index(int cue, int decision) const {
+  if (spec_.value == TaskSpec::Value::cue) return static_cast<std::size_t>(cue);
+  const std::size_t n = spec_.responses.size() + 1;
+  return static_cast<std::size_t>(cue) * n + (decision < 0 ? n - 1 : static_cast<std::size_t>(decision));
+}
+
 void Task::decide(std::int64_t i, Step now) {
   TrialRecord r;
   r.index = i;
@@ -296,9 +302,10 @@ void Task::decide(std::int64_t i, Step now) {
   r.correct_response = argmax(table);
   r.reward = r.decision >= 0 ? table[static_cast<std::size_t>(r.decision)] : 0.0;
   r.correct = r.decision >= 0 && table[static_cast<std::size_t>(r.decision)] == table[static_cast<std::size_t>(r.correct_response)];
-  r.value = value_[cu];
+  const std::size_t vi = value_index(r.cue, r.decision);
+  r.value = value_[vi];
   r.rpe = r.reward - r.value;
-  value_[cu] += spec_.alpha * r.rpe;
+  value_[vi] += spec_.alpha * r.rpe;
   r.released.assign(mod_names_.size(), 0.0);
   for (std::size_t j = 0; j < spec_.releases.size(); ++j) {
     const TaskRelease& rel = spec_.releases[j];

@@ -516,7 +516,7 @@ void Config::Impl::read_task(const toml::table& t, const std::string& path) {
   if (!tasks.empty()) fail(t, path, "expected at most one [[task]] in this version of nmsim");
   const ParamTable p = flat(t, path, {"cues", "decision", "reversal", "releases"});
   p.reject_unknown({"name", "input", "port", "weight", "background", "order", "start", "cue", "response", "outcome", "iti",
-                    "cue_in_response", "trials", "responses", "alpha", "initial_value", "cues", "decision", "reversal",
+                    "cue_in_response", "trials", "responses", "value", "alpha", "initial_value", "cues", "decision", "reversal",
                     "releases"});
   TaskSpec s;
   s.name = p.string("name");
@@ -536,6 +536,7 @@ void Config::Impl::read_task(const toml::table& t, const std::string& path) {
     s.responses = p.strings("responses");
     if (s.responses.size() < 2) p.fail("responses", fmt::format("expected at least two response names, found {}", s.responses.size()));
   }
+  s.value = p.choice("value", "cue", {"cue", "cue_response"}) == "cue" ? TaskSpec::Value::cue : TaskSpec::Value::cue_response;
   s.alpha = p.number("alpha", 0.1, Check::probability);
   s.initial_value = p.number("initial_value", 0.0);
   auto response_index = [&](const ParamTable& tbl, const std::string& key, const std::string& name) {

@@ -270,3 +270,18 @@ TEST_CASE("task: bad specs are ConfigErrors naming the key") {
   CHECK(key_of([](TaskSpec& s) { s.pools = {{0}, {1}}; }) == "task.t.decision.pools");
   CHECK(key_of([](TaskSpec&) {}) == "accepted");
 }
+
+TEST_CASE("task: values per cue and response (Q) when value = cue_response") {
+  TaskSpec s = Rig::base_spec();
+  s.value = TaskSpec::Value::cue_response;
+  Rig r(1, s);
+  r.sim.run(5.0 + 12 * 50.0);
+  std::vector<double> q(2 * 3, 0.0);
+  for (const auto& row : r.task->trials()) {
+    const auto k = static_cast<std::size_t>(row.cue * 3 + row.decision);
+    CHECK(row.value == q[k]);
+    CHECK(row.rpe == row.reward - q[k]);
+    q[k] += 0.25 * row.rpe;
+  }
+  CHECK(r.task->values() == q);
+}

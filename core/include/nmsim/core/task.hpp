@@ -84,7 +84,10 @@ struct TaskSpec {
   std::vector<std::string> responses = {"go", "nogo"};
   double threshold = 1.0;  // threshold: spikes for responses[0]; wta: least spikes of the winner
   int default_response = 1;  // wta: chosen on ties or below threshold (-1: none)
-  // Value learning.
+  // Value learning: one value per cue (V_s, "cue") or per cue and response (Q(s, a),
+  // "cue_response": the value of the decision taken).
+  enum class Value { cue, cue_response };
+  Value value = Value::cue;
   double alpha = 0.1;
   double initial_value = 0.0;
   // Reversal: after `reversal_after` trials (0 = never) the reward tables of each pair swap.
@@ -104,7 +107,7 @@ struct TrialRecord {
   int correct_response = -1;   // the response with the cue's highest reward (this trial's table)
   bool reversed = false;       // after the reversal
   double reward = 0.0;
-  double value = 0.0;          // V_s before the update
+  double value = 0.0;          // V_s (or Q(s, decision)) before the update
   double rpe = 0.0;
   std::vector<double> released;  // [uM or uM um^3] per modulator of the simulation
   std::vector<double> peak;      // [uM] per modulator: highest level over the trial
@@ -147,7 +150,8 @@ class Task : public Stimulus, public Observer {
   const std::vector<std::string>& modulator_names() const { return mod_names_; }
   /// Cue shown in trial i (the schedule is fixed by the seed).
   int cue_of(std::int64_t trial) const;
-  /// Values V_s now.
+  /// Values now: V_s at [s] ("cue"), or Q(s, a) at [s * (n_responses + 1) + a] with a = n_responses
+  /// for no decision ("cue_response").
   const std::vector<double>& values() const { return value_; }
   TaskSummary summary() const;
 
@@ -161,6 +165,7 @@ class Task : public Stimulus, public Observer {
 
  private:
   void decide(std::int64_t i, Step now);
+  std::size_t value_index(int cue, int decision) const;
   Simulation* sim_;
   TaskSpec spec_;
   std::uint32_t readout_pop_ = 0;
