@@ -169,10 +169,15 @@ void Recorder::Impl::reserve(std::size_t bytes) {
   if (::fstat(reserve_fd, &st) != 0) return;
   const off_t size = st.st_size;
   const int err = ::posix_fallocate(reserve_fd, size, static_cast<off_t>(bytes));
-  if (::ftruncate(reserve_fd, size) != 0) {
-    // The file keeps the reserved tail; HDF5 ignores bytes past its end-of-file address.
-  }
+  // On success the file keeps the reserved tail while HDF5 writes into it: HDF5 may write its
+  // superblock (with the new end-of-file address) before the data that extends the file, and a
+  // process killed in between would leave a file shorter than the superblock says, which HDF5
+  // refuses to open ("truncated file"). With the tail in place the file is never shorter; HDF5
+  // ignores bytes past its end-of-file address and cuts them off at the end of its flush.
   if (err == 0 || err == EINVAL || err == EOPNOTSUPP) return;  // the last two: cannot tell; go ahead
+  if (::ftruncate(reserve_fd, size) != 0) {
+    // Keeps a partial tail: harmless, as above.
+  }
   write_failed = true;
   throw RuntimeError(fmt::format("cannot write to the output file \"{}\": {} (about {} MiB more were needed); it "
                                  "holds the run up to t = {} ms, its last flush",
@@ -180,11 +185,22 @@ void Recorder::Impl::reserve(std::size_t bytes) {
                                  static_cast<double>(last_flush_step) * dt));
 }
 
+void Recorder::Impl::trim() noexcept {
+  // After a complete flush the file is consistent at HDF5's end of file: drop the reserved tail.
+  hsize_t size = 0;
+  if (reserve_fd < 0 || !file.is_open()) return;
+  h5::Lock lock;
+  if (H5Fget_filesize(file.id(), &size) >= 0 && size > 0 && ::ftruncate(reserve_fd, static_cast<off_t>(size)) != 0) {
+    // Keeps the tail: harmless (HDF5 ignores bytes past its end of file).
+  }
+}
+
 void Recorder::Impl::flush_now() {
   if (write_failed) return;
   reserve(bytes_to_reserve());
   write_pending();
   file.flush();
+  trim();
   last_flush_step = now_step;
 }
 
@@ -366,6 +382,7 @@ void Recorder::Impl::create_file() {
   const Simulation& s = *sim;
   file = h5::File::create(options.file);
   reserve_fd = ::open(options.file.c_str(), O_WRONLY | O_CLOEXEC);
+  reserve(bytes_to_reserve());  // the groups and datasets below: never shorter than the superblock says
   h5::Lock lock;
   const hid_t root = file.id();
   h5::set_attr(root, "nmsim_version", std::string(version()));
@@ -500,6 +517,7 @@ void Recorder::finish(bool completed) {
     h5::set_attr(m.file.id(), "status", m.status.empty() ? std::string(completed ? "complete" : "interrupted")
                                                          : m.status);
     m.file.flush();
+    m.trim();
     m.close_all_datasets();
     m.file.close();
   } catch (...) {
@@ -520,6 +538,7 @@ void Recorder::set_status(const std::string& status) {
     m.reserve(std::size_t{1} << 20);
     h5::set_attr(m.file.id(), "status", status);
     m.file.flush();
+    m.trim();
     return;
   }
   h5::File f = h5::File::open(m.options.file, true);

@@ -200,13 +200,15 @@ struct Recorder::Impl {
   /// Make sure the file system will take `bytes` more bytes before HDF5 writes anything: a write
   /// that fails half way (disk full, file-size limit) would leave a superblock that points past
   /// the end of the file, and the file would no longer open. posix_fallocate grows the file by
-  /// `bytes`, then it is cut back to its size; on ENOSPC/EFBIG nothing is written and a
-  /// RuntimeError says so (write_failed). Another process may take the space between the check
-  /// and the write: this is a best effort, not a guarantee.
+  /// `bytes` (kept until HDF5's flush cuts the file back to its end-of-file address, so a kill
+  /// during the write burst cannot leave the file shorter than its superblock says); on
+  /// ENOSPC/EFBIG nothing is written and a RuntimeError says so (write_failed).
   void reserve(std::size_t bytes);
   /// Upper estimate of what the next write_pending + flush writes (data, rewritten chunks,
   /// metadata).
   std::size_t bytes_to_reserve() const;
+  /// Cut the file back to HDF5's end of file (after a complete flush).
+  void trim() noexcept;
 
   std::size_t pending_bytes() const;
   /// Append everything buffered to the datasets (no H5Fflush: callers flush right after, so the
