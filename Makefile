@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test install clean format
+.PHONY: all deps configure build run test test-sanitize fuzz install clean format
 
 all: build
 
@@ -19,6 +19,22 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The whole suite built with AddressSanitizer + UndefinedBehaviorSanitizer (docs/reliability.md).
+SAN_BUILD ?= build-asan
+test-sanitize: deps
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+	  -DNMSIM_SANITIZE=ON -DNMSIM_BUILD_EXAMPLES=OFF -DNMSIM_BUILD_BENCH=OFF $(CMAKE_FLAGS) > $(SAN_BUILD).configure.log 2>&1 \
+	  || { cat $(SAN_BUILD).configure.log; exit 1; }
+	@cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE no_sanitize
+
+# libFuzzer on the config loader and the CLI parser (clang; skipped with a message without it).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@NMSIM_WITH_FUZZ=1 scripts/install_deps.sh || echo "nmsim: could not install clang for the fuzz stage" >&2
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
 run: build
 	@scripts/demo.sh $(BUILD)
 
@@ -29,4 +45,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(BUILD).configure.log
+	rm -rf $(BUILD) $(BUILD).configure.log $(SAN_BUILD) $(SAN_BUILD).configure.log build-fuzz build-fuzz.configure.log

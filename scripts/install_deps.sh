@@ -8,6 +8,8 @@ if [ "${NMSIM_WITH_BRIAN:-0}" = 1 ]; then packages+=(python3-brian); fi
 # Fashion-MNIST (IDX files in /usr/share/datasets/fashion-mnist, ~30 MB) is only needed for the
 # continual-learning study: NMSIM_WITH_FASHION_MNIST=1 make deps (examples/continual/README.md).
 if [ "${NMSIM_WITH_FASHION_MNIST:-0}" = 1 ]; then packages+=(dataset-fashion-mnist); fi
+# clang with libFuzzer and OpenMP only for the fuzz stage: NMSIM_WITH_FUZZ=1 (make fuzz).
+if [ "${NMSIM_WITH_FUZZ:-0}" = 1 ]; then packages+=(clang libclang-rt-14-dev libomp-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -172,7 +172,8 @@ void Projection::build(int tid, Range owned, double dt, std::uint64_t seed) {
         d = spec_.delay.sample(drng);
       const long long steps = std::llround(d / dt);
       if (steps < 1 || steps > 65535)
-        throw RuntimeError(fmt::format("projection {}: delay {} ms is outside [dt, 65535 dt]", spec_.name, d));
+        throw ConfigError({}, "projection." + spec_.name + ".delay",
+                          fmt::format("expected delays in [dt, 65535 dt] = [{}, {}] ms, found {} ms", dt, 65535 * dt, d));
       syn.push_back({sources[q], tj, w, static_cast<DelaySteps>(steps)});
       ++count[sources[q] + 1];
     }

@@ -16,6 +16,9 @@ namespace nmsim {
 Simulation::Simulation(SimulationOptions options) : options_(options) {
   if (!(options_.dt > 0) || !std::isfinite(options_.dt))
     throw ConfigError({}, "simulation.dt", fmt::format("expected a time step > 0 ms, found {}", options_.dt));
+  if (options_.threads > 1024)
+    throw ConfigError({}, "simulation.threads",
+                      fmt::format("expected at most 1024 threads (0 = all cores), found {}", options_.threads));
   if (options_.threads < 0)
     throw ConfigError({}, "simulation.threads",
                       fmt::format("expected a whole number >= 0 (0 = all cores), found {}", options_.threads));
@@ -342,9 +345,9 @@ void Simulation::prepare() {
 
 void Simulation::run(double duration) {
   const double steps = duration / options_.dt;
-  if (!(steps >= 0) || std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
+  if (!(steps >= 0) || steps > 1e15 || std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
     throw ConfigError({}, "simulation.duration",
-                      fmt::format("expected a duration >= 0 that is a multiple of dt = {} ms, found {} ms",
+                      fmt::format("expected a duration >= 0 that is a multiple of dt = {} ms (at most 1e15 steps), found {} ms",
                                   options_.dt, duration));
   run_steps(static_cast<Step>(std::llround(steps)));
 }

@@ -271,6 +271,8 @@ void Config::Impl::read_simulation(const toml::table* t) {
   sim_options.dt = s.number("dt", 0.1, Check::positive);
   duration = s.number("duration", Check::non_negative);
   const double steps = duration / sim_options.dt;
+  if (steps > 1e15)  // 3000 years at dt = 0.1 ms; beyond it step counts lose their integer precision
+    s.fail("duration", fmt::format("expected at most 1e15 steps of dt = {} ms, found {} ms", sim_options.dt, duration));
   if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
     s.fail("duration", fmt::format("expected a multiple of dt = {} ms, found {} ms ({} steps)", sim_options.dt,
                                    duration, steps));

@@ -4,7 +4,8 @@
 //
 // config: the input is TOML text, optionally followed by a line "#--set" and then one --set
 //   argument per line. It is loaded and checked exactly as `nmsim validate` does (Config::parse,
-//   then Config::build into a Simulation), except that the build step is skipped when the text
+//   Config::build into a Simulation, Simulation::prepare up to 2000 neurons), except that the
+//   build step is skipped when the text
 //   holds a number of magnitude above 10^4 or a string longer than 256 characters (a population
 //   of 10^9 neurons is valid input; allocating it is not what a fuzzer should spend its time on).
 // cli: the input is argv (without the program name) separated by NUL bytes; it is parsed as the
@@ -74,9 +75,24 @@ inline bool run_config(std::string_view input) {
     models::register_models(registry);
     modulators::register_modulators(registry);
     SimulationOptions options = cfg.simulation_options();
+    try {
+      Simulation as_given(options);  // checks the options (threads, dt) without starting threads
+    } catch (const ConfigError& e) {
+      cfg.rethrow_with_position(e);
+    }
     options.threads = 1;
     Simulation sim(options);
     cfg.build(sim, registry);
+    // Prepare (connectivity, modulator geometry) as `nmsim validate` does, for small networks.
+    std::size_t neurons = 0;
+    for (const auto& p : sim.populations()) neurons += p->size();
+    if (neurons <= 2000) {
+      try {
+        sim.prepare();
+      } catch (const ConfigError& e) {
+        cfg.rethrow_with_position(e);
+      }
+    }
     return true;
   } catch (const ConfigError&) {
     return false;
