@@ -233,7 +233,7 @@ def main():
     for trial in range(6):
         out = os.path.join(tmp, f"kill{trial}.h5")
         p = subprocess.Popen([BIN, "run", cfg, "-o", out, "--quiet", "--duration", "1000000", "--set",
-                              "output.flush_interval=50.0", "--set", "output.compression=4"])
+                              "output.flush_interval=50.0", "--set", "output.compression=0"])
         time.sleep(float(rng.uniform(0.3, 1.2)))
         p.kill()
         p.wait()
