@@ -13,6 +13,8 @@ for ex in brunel coba spnet; do
   "$nmsim" run "$root/examples/$ex/$ex.toml" -o "$out/$ex.h5" --quiet --force
   /usr/bin/python3 "$root/examples/$ex/check.py" "$out/$ex.h5" || status=1
 done
+echo "== go_nogo (10 seeds x 3 variants)"
+/usr/bin/python3 "$root/examples/go_nogo/check.py" --bin "$nmsim" --outdir "$out/go_nogo" || status=1
 echo "== cpp_api"
 "$root/$build/bin/example_cpp_api" "$out/cpp_api.h5" 10 > /dev/null
 /usr/bin/python3 "$root/examples/cpp_api/check.py" "$out/cpp_api.h5" 10 || status=1
