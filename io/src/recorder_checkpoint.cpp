@@ -58,6 +58,7 @@ void Recorder::save_state(StateWriter& w) {
     w.scalar("next_snapshot", r.next_snapshot);
     w.scalar("snapshots", static_cast<std::uint64_t>(r.snap_size > 0 ? r.snap_data.shape().at(0) : 0));
   }
+  m.save_trials(w);
 }
 
 void Recorder::defer_file() {
@@ -119,6 +120,7 @@ void Recorder::resume(const StateReader& r) {
         cut_rows(q.snap_time, n, q.key);
       }
     }
+    m.resume_trials(r);
     m.now_step = r.scalar<Step>("now_step");
     m.last_flush_step = r.scalar<Step>("last_flush_step");
     if (m.now_step != m.sim->now())

@@ -11,6 +11,7 @@
 #include "h5.hpp"
 #include "nmsim/core/modulator.hpp"
 #include "nmsim/core/projection.hpp"
+#include "nmsim/core/state.hpp"
 #include "nmsim/core/task.hpp"
 #include "nmsim/io/recorder.hpp"
 
@@ -237,6 +238,9 @@ struct Recorder::Impl {
   /// summary attributes rewritten at every flush.
   void create_trials();
   void write_trials();
+  /// Checkpoint: rows written; resume: find the task, reopen /trials and cut it to those rows.
+  void save_trials(StateWriter& w) const;
+  void resume_trials(const StateReader& r);
 };
 
 }  // namespace nmsim::io

@@ -6,6 +6,7 @@
 
 #include "recorder_impl.hpp"
 #include "nmsim/core/simulation.hpp"
+#include "nmsim/core/state.hpp"
 
 namespace nmsim::io {
 
@@ -51,15 +52,27 @@ void summary_attrs(hid_t g, const TaskSummary& s) {
   h5::set_attr(g, "mean_reward", s.mean_reward);
 }
 
+const Task* find_task(const Simulation& sim) {
+  for (const auto& st : sim.stimuli())
+    if (const auto* t = dynamic_cast<const Task*>(st.get())) return t;
+  return nullptr;
+}
+/// The datasets of /trials in the order of TrialsRequest::cols.
+std::vector<std::string> column_names(const Task& t) {
+  std::vector<std::string> n = {"index", "start", "cue", "decision", "correct", "correct_response",
+                                "reversed", "reward", "value", "rpe", "counts"};
+  for (const auto& m : t.modulator_names()) {
+    n.push_back("peak/" + m);
+    n.push_back("released/" + m);
+  }
+  return n;
+}
+
 }  // namespace
 
 void Recorder::Impl::create_trials() {
   trials = {};
-  for (const auto& st : sim->stimuli())
-    if (const auto* t = dynamic_cast<const Task*>(st.get())) {
-      trials.task = t;
-      break;
-    }
+  trials.task = find_task(*sim);
   if (!trials.task) return;
   const Task& t = *trials.task;
   const TaskSpec& spec = t.spec();
@@ -98,6 +111,33 @@ void Recorder::Impl::create_trials() {
     c.push_back(column(g, "released/" + name, H5T_IEEE_F64LE, 0, deflate, point ? "uM um^3" : "uM"));
   }
   summary_attrs(g, t.summary());
+}
+
+
+void Recorder::Impl::save_trials(StateWriter& w) const {
+  if (trials.task) w.scalar("trials/rows", trials.written);
+}
+
+void Recorder::Impl::resume_trials(const StateReader& r) {
+  trials = {};
+  trials.task = find_task(*sim);
+  if (!trials.task) return;
+  const std::uint64_t rows = r.scalar<std::uint64_t>("trials/rows");
+  trials.group = h5::open_group(file.id(), "trials");
+  for (const auto& name : column_names(*trials.task)) {
+    h5::Dataset d = h5::Dataset::open(trials.group.get(), name);
+    std::vector<hsize_t> dims = d.shape();
+    if (dims.empty() || dims[0] < rows)
+      throw StateError("trials/rows", fmt::format("the output file holds {} rows of /trials/{}, the checkpoint {}",
+                                                  dims.empty() ? 0 : dims[0], name, rows));
+    if (dims[0] > rows) {
+      dims[0] = rows;
+      h5::Lock lock;
+      h5::check(H5Dset_extent(d.id(), dims.data()), "cut /trials/" + name);
+    }
+    trials.cols.push_back(std::move(d));
+  }
+  trials.written = rows;
 }
 
 void Recorder::Impl::write_trials() {

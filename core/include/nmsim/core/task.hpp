@@ -138,6 +138,10 @@ class Task : public Stimulus, public Observer {
   std::string_view kind() const override { return "task"; }
   void prepare(double dt, std::uint64_t seed) override;
   void apply(Step k, Range owned) override;
+  /// Checkpoint: values, reward tables, spikes counted and peaks of trials under way, and every
+  /// trial record so far (the summary needs them all). The schedule is rebuilt from the seed.
+  void save_state(StateWriter& w) const override;
+  void restore_state(const StateReader& r) override;
   // Observer
   void prepare(const Simulation& sim) override;
   void begin_window(Step from, Step to) override;
