@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from statistics import NormalDist
 
 import h5py
@@ -206,6 +207,30 @@ def main():
                 return np.array_equal(x, y, equal_nan=True)
             attrs_same = all(same_attr(f["trials"].attrs[k], g["trials"].attrs[k]) for k in f["trials"].attrs)
             check(attrs_same, "summary attributes after checkpoint and resume identical")
+        # A run killed with SIGKILL keeps the trials up to its last flush (every 2 s simulated).
+        cfg = os.path.join(d, "net.toml")
+        k = os.path.join(d, "killed.h5")
+        proc = subprocess.Popen([BIN, "run", cfg, "-o", k, "--quiet", "--force", "--threads", "1", "--set",
+                                 "task.gng.trials=100000", "--set", "simulation.duration=70000000", "--set",
+                                 "output.flush_interval=2000", "--set", "output.compression=0"],
+                                stdout=subprocess.DEVNULL)
+        seen = 0
+        deadline = time.time() + 60
+        while time.time() < deadline and seen < 10:
+            time.sleep(0.2)
+            try:
+                with h5py.File(k, "r", locking=False) as f:
+                    seen = int(f["trials"].attrs["n_trials"]) if "trials" in f else 0
+            except (OSError, KeyError):
+                pass
+        proc.kill()
+        proc.wait()
+        with h5py.File(k, "r", locking=False) as f:
+            t = f["trials"]
+            n = t["index"].shape[0]
+            check(seen >= 10 and n >= seen and f.attrs["status"] == "running" and t.attrs["n_trials"] == n and
+                  all(t[c].shape[0] == n for c in ["cue", "decision", "rpe", "peak/DA"]),
+                  f"killed run: {n} complete trial rows (>= {seen} seen while running), summary of the same rows")
         info = subprocess.run([BIN, "info", a], check=True, capture_output=True, text=True).stdout
         check("trials: task gng, 24 trials" in info and "accuracy per 20 trials" in info, "nmsim info shows the trials")
     print(f"{len(FAILURES)} failed" if FAILURES else "all trials checks passed")
