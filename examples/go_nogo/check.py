@@ -11,7 +11,7 @@ Runs go_nogo.toml for each seed in three variants - the full network, NA disable
      counts as n_post + 1 trials, i.e. censored);
   3. with DA disabled nothing is learned: mean accuracy within 0.5 +- 0.1.
 
-    /usr/bin/python3 examples/go_nogo/check.py [--seeds 10] [--jobs 2] [--bin build/bin/nmsim]
+    /usr/bin/python3 examples/go_nogo/check.py [--seeds 10] [--first-seed 1] [--jobs 2] [--bin build/bin/nmsim]
                                                [--outdir out/go_nogo] [--files DIR]
 With --files DIR it only reads DIR/<variant>_seed<S>.h5 written before (e.g. by nmsim sweep).
 """
@@ -57,12 +57,13 @@ def fmt(xs):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--bin", default=os.path.join(ROOT, "build", "bin", "nmsim"))
     p.add_argument("--outdir", default=os.path.join(ROOT, "out", "go_nogo"))
     p.add_argument("--files", help="read existing files from this folder instead of running")
     args = p.parse_args()
-    seeds = list(range(1, args.seeds + 1))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     if args.files:
         args.outdir = args.files
     else:
