@@ -44,6 +44,12 @@ Task::Task(Simulation& sim, TaskSpec spec)
       sim_(&sim),
       spec_(std::move(spec)) {
   const std::string key = "task." + spec_.name;
+  // The task registers itself as an observer below: refuse here whatever sim.add() would refuse,
+  // so a failed add never leaves a dangling observer behind.
+  if (sim.prepared()) throw ConfigError({}, key, "cannot add a task after the first run");
+  for (const auto& st : sim.stimuli())
+    if (st->name() == spec_.name)
+      throw ConfigError({}, key + ".name", fmt::format("a stimulus named \"{}\" exists already", spec_.name));
   const double dt = sim.dt();
   const std::size_t n_in = target().size();
   const int p = target().port_index(spec_.port);

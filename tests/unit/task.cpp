@@ -6,6 +6,7 @@
 #include <map>
 
 #include "nmsim/core/simulation.hpp"
+#include "nmsim/core/stimuli.hpp"
 #include "nmsim/core/task.hpp"
 #include "nmsim/models/lif.hpp"
 #include "nmsim/modulators/well_mixed.hpp"
@@ -269,6 +270,15 @@ TEST_CASE("task: bad specs are ConfigErrors naming the key") {
   CHECK(key_of([](TaskSpec& s) { s.releases[1].position = Position{0, 0, 0}; }) == "task.t.releases[1].position");
   CHECK(key_of([](TaskSpec& s) { s.pools = {{0}, {1}}; }) == "task.t.decision.pools");
   CHECK(key_of([](TaskSpec&) {}) == "accepted");
+  // After the first run, or under a taken name, nothing is registered.
+  Rig r;
+  r.sim.run(1.0);
+  CHECK_THROWS_AS(Task(r.sim, Rig::base_spec()), ConfigError);
+  Simulation fresh({0.1, 1, 1});
+  fresh.add_population<models::Lif>("in", 8, models::LifParams{});
+  fresh.add_stimulus<PoissonInput>("t", fresh.population("in"), "exc", 10.0, 1.0);
+  CHECK_THROWS_AS(Task(fresh, Rig::base_spec()), ConfigError);
+  fresh.run(1.0);  // no dangling observer
 }
 
 TEST_CASE("task: values per cue and response (Q) when value = cue_response") {
