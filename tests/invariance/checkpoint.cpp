@@ -147,6 +147,7 @@ TEST_CASE("checkpoint: the saved state holds spikes in flight and queued plastic
   CHECK(nonzero_f64("population/post/ring/1"));
   CHECK(e.at("projection/ff/pre_queue/synapse").bytes.size() > 0);
   CHECK(e.at("modulator/NA/pending_step").bytes.size() > 0);  // the reward at 130 ms
+  CHECK(e.at("stimulus/gng/done/index").bytes.size() >= 2 * sizeof(std::int64_t));  // 25 ms trials of the task
 }
 
 TEST_CASE("checkpoint: restoring into another network or a component without checkpoint support fails clearly") {

@@ -3,9 +3,9 @@
 checkpoint and resumed -- with another --threads (1 -> 2, 2 -> 3), or after the first half was
 killed with SIGKILL -- writes an output file whose every dataset (spikes, state reports, weights
 and final weights, modulator probes and field snapshots) is bit-identical to the uninterrupted
-run's. Network: tests/data/checkpoint_net.toml (stdp_eligibility gated by a DA grid field with
-release, pair STDP, Poisson, noise and current stimuli, delays longer than the window, a dendritic
-delay). Bad checkpoints and changed configs are refused with exit code 2 and no output file."""
+run's, and so are the task's trials. Network: tests/data/checkpoint_net.toml (stdp_eligibility
+gated by a DA grid field with release, pair STDP, Poisson, noise and current stimuli, delays
+longer than the window, a dendritic delay, a closed-loop task releasing into both modulators). Bad checkpoints and changed configs are refused with exit code 2 and no output file."""
 import os
 import shutil
 import signal
@@ -59,7 +59,12 @@ def same_file(a, b, what):
             equal = np.array_equal(x, y)
         if not equal or {n: str(v) for n, v in da[k][1].items()} != {n: str(v) for n, v in db[k][1].items()}:
             differ.append(k)
-    check(not missing and not differ and len(da) > 20,
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        ta = {n: str(v) for n, v in fa["trials"].attrs.items()}
+        tb = {n: str(v) for n, v in fb["trials"].attrs.items()}
+    if ta != tb:
+        differ.append("trials (summary attributes)")
+    check(not missing and not differ and len(da) > 20 and "trials/rpe" in da,
           f"{what}: all {len(da)} datasets bit-identical (only in one: {missing[:5]}, differ: {differ[:5]})")
     return da
 
@@ -79,6 +84,8 @@ def main():
     r = run("-o", out, "--threads", "1", "--duration", "130", "--checkpoint-every", "45")
     ck = os.path.join(tmp, "a.ckpt.h5")
     check(r.returncode == 0 and os.path.exists(ck), "first half with --checkpoint-every writes out.ckpt.h5")
+    with h5py.File(ck, "r") as f:
+        check(len(f["state/stimulus/gng/done/index"]) >= 2, "the checkpoint holds the task's completed trials")
     with h5py.File(ck, "r") as f:
         check(f.attrs["step"] == 903, f"last checkpoint at the first window boundary after 90 ms ({f.attrs['time']} ms)")
     check(not [p for p in os.listdir(tmp) if ".tmp-" in p], "no temporary checkpoint left behind")
