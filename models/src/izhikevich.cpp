@@ -160,6 +160,33 @@ struct IzhRhs {
     }
   }
 };
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// AVX2 without FMA (the build uses -ffp-contract=off anyway): the same IEEE operations in the same
+// order as the baseline code, so every machine computes the same bits.
+#define NMSIM_FP_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NMSIM_FP_CLONES
+#endif
+
+// Izhikevich's published step for neurons [begin, end): two forward-Euler half-steps for v with u
+// frozen (numerical stability of the fast v), then u with the new v. Branch-free, so it vectorises
+// (the threshold test is a separate pass).
+NMSIM_FP_CLONES void step_izhikevich2003(double* __restrict x, const double* __restrict ext,
+                                         const double* __restrict w_ex, const double* __restrict w_in,
+                                         std::size_t begin, std::size_t end, double a, double b, double i_e,
+                                         double h) {
+  const double half = 0.5 * h;
+  for (std::size_t i = begin; i < end; ++i) {
+    const double cur = i_e + ext[i] + w_ex[i] + w_in[i];
+    double v = x[2 * i];
+    const double u = x[2 * i + 1];
+    v += half * ((0.04 * v + 5.0) * v + 140.0 - u + cur);
+    v += half * ((0.04 * v + 5.0) * v + 140.0 - u + cur);
+    x[2 * i] = v;
+    x[2 * i + 1] = u + h * a * (b * v - u);
+  }
+}
 }  // namespace
 
 void Izhikevich::update(const UpdateContext& ctx, Range r, const InputView& in, SpikeSink& out) {
@@ -169,21 +196,9 @@ void Izhikevich::update(const UpdateContext& ctx, Range r, const InputView& in, 
   const double* const w_in = in.port[1];
   const double a = p_.a, b = p_.b, i_e = p_.i_e, h = h_;
   switch (p_.integrator) {
-    case IzhikevichParams::Integrator::izhikevich2003: {
-      const double half = 0.5 * h;
-      for (std::size_t i = r.begin; i < r.end; ++i) {
-        const double cur = i_e + ext[i] + w_ex[i] + w_in[i];
-        double v = x[2 * i];
-        const double u = x[2 * i + 1];
-        // Two half-steps for v with u frozen (numerical stability of the fast v), then u with
-        // the new v: Izhikevich's published order of operations.
-        v += half * ((0.04 * v + 5.0) * v + 140.0 - u + cur);
-        v += half * ((0.04 * v + 5.0) * v + 140.0 - u + cur);
-        x[2 * i] = v;
-        x[2 * i + 1] = u + h * a * (b * v - u);
-      }
+    case IzhikevichParams::Integrator::izhikevich2003:
+      step_izhikevich2003(x, ext, w_ex, w_in, r.begin, r.end, a, b, i_e, h);
       break;
-    }
     case IzhikevichParams::Integrator::euler:
     case IzhikevichParams::Integrator::rk4: {
       double* const cur = i_now_.data();

@@ -197,7 +197,7 @@ TEST_CASE("stdp_eligibility: a modulator at its baseline changes no weight, howe
   for (double w : net.weights()) CHECK(w == 0.0);
   auto& pp = dynamic_cast<models::PlasticProjection<models::StdpEligibility>&>(*net.proj);
   double tags = 0.0;
-  for (double c : pp.synapse_state(0).c) tags += std::fabs(c);
+  for (const auto& r : pp.synapse_state(0).syn) tags += std::fabs(r.c);
   CHECK(tags > 0.1);
 }
 

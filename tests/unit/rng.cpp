@@ -300,3 +300,21 @@ TEST_CASE("rng: streams with different (seed, purpose, id) are uncorrelated") {
   CHECK(purpose_id("connect/ee") != purpose_id("connect/ei"));
   CHECK(purpose_id("weight/ee") != purpose_id("delay/ee"));
 }
+
+TEST_CASE("rng: the batched philox4x32_ids gives the bits of one philox4x32 call per id") {
+  // Vector and scalar paths, whole vectors and tails, and ids that wrap around 2^32.
+  const std::array<std::uint32_t, 2> key{0x9A3B1C2Du, 0x00C0FFEEu};
+  for (std::uint32_t id0 : {0u, 5u, 0xFFFFFFF9u}) {
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{8},
+                          std::size_t{13}, std::size_t{100}}) {
+      std::vector<std::uint32_t> w(4 * n + 1, 0xDEADBEEFu);
+      std::uint32_t* const out[4] = {w.data(), w.data() + n, w.data() + 2 * n, w.data() + 3 * n};
+      philox4x32_ids(0x12345678u, 7u, id0, 0xABCDu, key, n, out);
+      for (std::size_t j = 0; j < n; ++j) {
+        const auto b = philox4x32({0x12345678u, 7u, id0 + static_cast<std::uint32_t>(j), 0xABCDu}, key);
+        for (std::size_t q = 0; q < 4; ++q) REQUIRE(out[q][j] == b[q]);
+      }
+      REQUIRE(w[4 * n] == 0xDEADBEEFu);  // nothing written past the end
+    }
+  }
+}

@@ -12,6 +12,7 @@
 //             use counter = step, or step k's extra blocks are step k+1's first ones: use
 //             counter = step << 32 (the step in the high word), as PoissonInput does.
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -30,6 +31,13 @@ constexpr std::uint32_t purpose_id(std::string_view name) {
 /// The raw Philox4x32-10 bijection: 128-bit counter x 64-bit key -> 128 random bits.
 std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> ctr,
                                         std::array<std::uint32_t, 2> key);
+
+/// The same bijection for n counters that differ only in word 2: block j is
+/// philox4x32({c0, c1, id0 + j, c3}, key), word w of it goes to out[w][j] (n <= 2^32 - id0).
+/// Bit-identical to n calls of philox4x32; computed many lanes at a time (vector units chosen at
+/// run time: integer arithmetic only, so every machine gets the same bits).
+void philox4x32_ids(std::uint32_t c0, std::uint32_t c1, std::uint32_t id0, std::uint32_t c3,
+                    std::array<std::uint32_t, 2> key, std::size_t n, std::uint32_t* const out[4]);
 
 class RandomStream {
  public:

@@ -111,8 +111,11 @@ class NoiseCurrent : public Stimulus {
   double dt_ = 0.1;
   std::uint64_t seed_ = 0;
   std::uint32_t purpose_, purpose_general_;
-  std::vector<std::array<std::uint32_t, 4>> cache_;  // per neuron: the current Philox block
-  std::vector<Step> cache_block_;                     // per neuron: its block index (-1: none)
+  /// Make the blocks of `block` for the owned range and the draws of its steps.
+  void refill(Step block, Range owned, bool normal);
+  std::vector<std::uint32_t> words_;  // [word][neuron]: the current Philox blocks (scratch)
+  std::vector<double> draws_;         // [step in block][neuron]: the draws of the block's steps
+  std::vector<Step> cache_block_;     // per neuron: its block index (-1: none)
 };
 
 /// Input events at given times: event i adds `weight` to port `port` of neuron neurons[i] at time

@@ -72,6 +72,9 @@ class PlasticProjection : public Projection {
     slots_ = target().inputs().slots();
     rule_.prepare(sim, *this);
     prepared_ = true;
+    // One delay for all synapses: a spike reaches all synapses of its row at once, so the queue
+    // holds rows (sources) instead of every synapse index; same events, same order.
+    uniform_delay_ = synapse_count() > 0 && min_delay() == max_delay();
     post_.resize(target().size());
     ts_.resize(threads());
     for (std::size_t t = 0; t < ts_.size(); ++t) {
@@ -79,6 +82,7 @@ class PlasticProjection : public Projection {
       const SynapseCsr& c = csr(static_cast<int>(t));
       s.owned = sim.owned(target().index(), static_cast<int>(t));
       s.pre_queue.assign(slots_, {});
+      s.pre_rows.assign(slots_, {});
       s.post_queue.assign(slots_, {});
       s.syn.resize(c.size());
       // Transposed index: synapses into each owned target, in source order.
@@ -96,6 +100,14 @@ class PlasticProjection : public Projection {
     const SynapseCsr& c = csr(tid);
     if (c.size() == 0) return;
     const std::uint32_t src = source().index();
+    if (uniform_delay_) {
+      const Step lag = 1 + (c.delay[0] - dend_);
+      for (const Spike& sp : spikes) {
+        if (sp.population != src || c.row[sp.neuron] == c.row[sp.neuron + 1]) continue;
+        s.pre_rows[static_cast<std::size_t>((sp.step + lag) % static_cast<Step>(slots_))].push_back(sp.neuron);
+      }
+      return;
+    }
     for (const Spike& sp : spikes) {
       if (sp.population != src) continue;
       for (std::uint64_t q = c.row[sp.neuron], end = c.row[sp.neuron + 1]; q < end; ++q) {
@@ -146,14 +158,19 @@ class PlasticProjection : public Projection {
       post.clear();
     }
     auto& pre = s.pre_queue[slot];
-    if (!pre.empty()) {
+    auto& rows = s.pre_rows[slot];
+    if (!pre.empty() || !rows.empty()) {
       double* ring = target().inputs().slot(static_cast<std::size_t>(port()), a + dend_);
-      for (std::uint64_t q : pre) {
+      const auto on_pre = [&](std::uint64_t q) {
         const NeuronIndex j = c.target[q];
         rule_.on_pre(s.syn, q, post_, j, a, c.weight[q]);
         ring[j] += gain_map_ ? c.weight[q] * gain_map_->value(k, j) : c.weight[q];
-      }
+      };
+      for (std::uint64_t q : pre) on_pre(q);
+      for (NeuronIndex i : rows)
+        for (std::uint64_t q = c.row[i], end = c.row[i + 1]; q < end; ++q) on_pre(q);
       pre.clear();
+      rows.clear();
     }
     // Jump port: the pre arrival at t_a comes first (it may cause the post spike at t_a).
     if (!post.empty()) {
@@ -206,7 +223,11 @@ class PlasticProjection : public Projection {
       pre.clear();
       post.clear();
       for (std::size_t t = 0; t < ts_.size(); ++t) {
-        for (std::uint64_t q : ts_[t].pre_queue[slot]) pre.emplace_back(csr(static_cast<int>(t)).target[q], canon[t][q]);
+        const SynapseCsr& c = csr(static_cast<int>(t));
+        for (std::uint64_t q : ts_[t].pre_queue[slot]) pre.emplace_back(c.target[q], canon[t][q]);
+        // Queued rows (uniform delay) as the synapse events they stand for, in processing order.
+        for (NeuronIndex i : ts_[t].pre_rows[slot])
+          for (std::uint64_t q = c.row[i]; q < c.row[i + 1]; ++q) pre.emplace_back(c.target[q], canon[t][q]);
         post.insert(post.end(), ts_[t].post_queue[slot].begin(), ts_[t].post_queue[slot].end());
       }
       std::stable_sort(pre.begin(), pre.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -246,7 +267,8 @@ class PlasticProjection : public Projection {
     if (pre_slot.size() != pre_syn.size()) r.fail("pre_queue/synapse", "expected one synapse per slot entry");
     if (post_slot.size() != post_neuron.size()) r.fail("post_queue/neuron", "expected one neuron per slot entry");
     for (auto& s : ts_)
-      for (std::size_t slot = 0; slot < slots_; ++slot) s.pre_queue[slot].clear(), s.post_queue[slot].clear();
+      for (std::size_t slot = 0; slot < slots_; ++slot)
+        s.pre_queue[slot].clear(), s.pre_rows[slot].clear(), s.post_queue[slot].clear();
     for (std::size_t e = 0; e < pre_slot.size(); ++e) {
       if (pre_slot[e] >= slots_ || pre_syn[e] >= n) r.fail("pre_queue", "entry out of range");
       const auto [t, q] = where[pre_syn[e]];
@@ -271,6 +293,7 @@ class PlasticProjection : public Projection {
   struct ThreadState {
     Range owned;
     std::vector<std::vector<std::uint64_t>> pre_queue;  // by synapse time mod slots
+    std::vector<std::vector<NeuronIndex>> pre_rows;     // uniform delay: sources, likewise
     std::vector<std::vector<NeuronIndex>> post_queue;   // by synapse time mod slots
     std::vector<std::uint64_t> in_row;                  // per owned target: offsets into in_syn
     std::vector<std::uint64_t> in_syn;                  // synapse indices, by target
@@ -295,6 +318,7 @@ class PlasticProjection : public Projection {
   double dt_ = 0.1;
   bool prepared_ = false;
   bool pulse_ = false;
+  bool uniform_delay_ = false;
   std::size_t slots_ = 1;
   std::vector<ThreadState> ts_;
   typename Rule::PostState post_;

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <deque>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "nmsim/core/modulation.hpp"
@@ -55,22 +56,44 @@ struct StdpEligibilityParams {
 class StdpEligibility {
  public:
   using Params = StdpEligibilityParams;
+  /// One synapse's state in one record (32 bytes, half a cache line): a post spike visits the
+  /// synapses into its neuron scattered over the projection, and touches all four fields.
+  struct alignas(32) Synapse {
+    double x = 0.0;  // pre trace at t_x
+    double c = 0.0;  // tag at t_c
+    Step t_x = 0;    // synapse time of the last pre event
+    Step t_c = 0;    // synapse time the tag and the weight were last brought to
+  };
+  /// One member of every record, as an array (checkpoint I/O).
+  template <class Rec, class T>
+  struct MemberView {
+    using value_type = T;
+    Rec* rec;
+    std::size_t n;
+    T Synapse::*mem;
+    std::size_t size() const { return n; }
+    auto& operator[](std::size_t q) const { return rec[q].*mem; }
+  };
+  template <class Vec, class T>
+  static auto member(Vec& v, T Synapse::*mem) {
+    return MemberView<std::remove_reference_t<decltype(*v.data())>, T>{v.data(), v.size(), mem};
+  }
   struct SynState {
-    std::vector<double> x, c;
-    std::vector<Step> t_x, t_c;
-    void resize(std::size_t n) {
-      x.assign(n, 0.0);
-      c.assign(n, 0.0);
-      t_x.assign(n, 0);
-      t_c.assign(n, 0);
-    }
-    /// Every per-synapse array by name (checkpoints): f(name, array) for const or mutable s.
+    std::vector<Synapse> syn;  // same order as the projection's CSR
+    void resize(std::size_t n) { syn.assign(n, Synapse{}); }
+    std::size_t size() const { return syn.size(); }
+    /// Every per-synapse field by name (checkpoints): f(name, view) for const or mutable s, where
+    /// the view is array-like (value_type, size(), operator[]) over one member of the records.
     template <class S, class F>
     static void fields(S& s, F&& f) {
-      f("x", s.x);
-      f("c", s.c);
-      f("t_x", s.t_x);
-      f("t_c", s.t_c);
+      auto x = member(s.syn, &Synapse::x);
+      auto c = member(s.syn, &Synapse::c);
+      auto t_x = member(s.syn, &Synapse::t_x);
+      auto t_c = member(s.syn, &Synapse::t_c);
+      f("x", x);
+      f("c", c);
+      f("t_x", t_x);
+      f("t_c", t_c);
     }
   };
   struct PostState {
@@ -97,20 +120,22 @@ class StdpEligibility {
   /// of the thread to a (with the G of the frame that ends there).
   void before_events(SynState& s, std::vector<double>& w, Step a) const {
     if (a <= base_ || (a - base_) % interval_steps_ != 0) return;
-    for (std::size_t q = 0; q < w.size(); ++q) advance(s, q, a, w[q]);
+    for (std::size_t q = 0; q < w.size(); ++q) advance(s.syn[q], a, w[q]);
   }
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
-    advance(s, q, a, w);
+    Synapse& r = s.syn[q];
+    advance(r, a, w);
     const double y = post.y[j] * decay_minus(a - post.t_y[j]);
-    s.c[q] -= p_.a_minus * factor(am_, amw_, a) * y;
-    const double x = s.x[q] * decay_plus(a - s.t_x[q]);
-    s.x[q] = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : x + 1.0;
-    s.t_x[q] = a;
+    r.c -= p_.a_minus * factor(am_, amw_, a) * y;
+    const double x = r.x * decay_plus(a - r.t_x);
+    r.x = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : x + 1.0;
+    r.t_x = a;
   }
   void on_post_synapse(SynState& s, std::uint64_t q, PostState&, NeuronIndex, Step a, double& w) const {
-    advance(s, q, a, w);
-    s.c[q] += p_.a_plus * factor(ap_, apw_, a) * s.x[q] * decay_plus(a - s.t_x[q]);
+    Synapse& r = s.syn[q];
+    advance(r, a, w);
+    r.c += p_.a_plus * factor(ap_, apw_, a) * r.x * decay_plus(a - r.t_x);
   }
   void on_post_neuron(PostState& post, NeuronIndex j, Step a) const {
     const double y = post.y[j] * decay_minus(a - post.t_y[j]);
@@ -119,18 +144,22 @@ class StdpEligibility {
   }
   /// Move synapse q on to synapse time a (>= its last update, <= the end of its frame and of the
   /// current window), applying dw = eta c (m - b) dt exactly.
-  void advance(SynState& s, std::uint64_t q, Step a, double& w) const {
-    const Step t0 = s.t_c[q];
+  void advance(SynState& s, std::uint64_t q, Step a, double& w) const { advance(s.syn[q], a, w); }
+  void advance(Synapse& r, Step a, double& w) const {
+    const Step t0 = r.t_c;
     if (a == t0) return;
-    const double c0 = s.c[q];
+    const double c0 = r.c;
     if (c0 != 0.0) {
-      const Frame& f = frames_[static_cast<std::size_t>((t0 - base_) / interval_steps_ - first_frame_)];
+      // Nearly always the open frame (every synapse is swept at each frame end): no division.
+      const Frame& f = t0 >= frames_.back().t0
+                           ? frames_.back()
+                           : frames_[static_cast<std::size_t>((t0 - base_) / interval_steps_ - first_frame_)];
       const double scale = grow_c(t0 - f.t0);
       w = clip(w + p_.eta * c0 * scale *
                        (f.g[static_cast<std::size_t>(a - f.t0)] - f.g[static_cast<std::size_t>(t0 - f.t0)]));
-      s.c[q] = c0 * decay_c(a - t0);
+      r.c = c0 * decay_c(a - t0);
     }
-    s.t_c[q] = a;
+    r.t_c = a;
   }
 
   /// Checkpoint: the open frames of G (a function of the modulator's history) and their index.
