@@ -30,6 +30,7 @@
 //                   save_state(w) / restore_state(r) (state of the rule itself, checkpoints),
 //                   before_events(SynState&, weights, a) (every thread, before the events at t_a),
 //                   advance(SynState&, q, a, w) (lazy rules: bring a synapse to t_a; synchronize)
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <string>
@@ -302,8 +303,25 @@ class PlasticProjection : public Projection {
 
   void post_event(ThreadState& s, SynapseCsr& c, NeuronIndex j, Step a) {
     const std::size_t lj = j - s.owned.begin;
-    for (std::uint64_t r = s.in_row[lj], end = s.in_row[lj + 1]; r < end; ++r) {
-      const std::uint64_t q = s.in_syn[r];
+    const std::uint64_t* const in_syn = s.in_syn.data();
+    const std::uint64_t begin = s.in_row[lj], end = s.in_row[lj + 1];
+    // The synapses into j are scattered over the projection: a post spike is a chain of cache
+    // misses unless the next ones are requested while the current one is updated.
+    constexpr std::uint64_t kAhead = 8;
+    if constexpr (requires(const Rule& r, const typename Rule::SynState& st) { r.prefetch(st, std::uint64_t{0}); }) {
+      for (std::uint64_t r = begin; r < std::min(begin + kAhead, end); ++r) {
+        rule_.prefetch(s.syn, in_syn[r]);
+        __builtin_prefetch(&c.weight[in_syn[r]], 1);
+      }
+    }
+    for (std::uint64_t r = begin; r < end; ++r) {
+      if constexpr (requires(const Rule& ru, const typename Rule::SynState& st) { ru.prefetch(st, std::uint64_t{0}); }) {
+        if (r + kAhead < end) {
+          rule_.prefetch(s.syn, in_syn[r + kAhead]);
+          __builtin_prefetch(&c.weight[in_syn[r + kAhead]], 1);
+        }
+      }
+      const std::uint64_t q = in_syn[r];
       rule_.on_post_synapse(s.syn, q, post_, j, a, c.weight[q]);
     }
     rule_.on_post_neuron(post_, j, a);

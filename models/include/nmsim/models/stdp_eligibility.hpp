@@ -137,6 +137,8 @@ class StdpEligibility {
     advance(r, a, w);
     r.c += p_.a_plus * factor(ap_, apw_, a) * r.x * decay_plus(a - r.t_x);
   }
+  /// Ask for synapse q's record ahead of its update (PlasticProjection, post-spike loop).
+  void prefetch(const SynState& s, std::uint64_t q) const { __builtin_prefetch(&s.syn[q], 1); }
   void on_post_neuron(PostState& post, NeuronIndex j, Step a) const {
     const double y = post.y[j] * decay_minus(a - post.t_y[j]);
     post.y[j] = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : y + 1.0;
