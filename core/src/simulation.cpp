@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <iterator>
 #include <span>
 
 #include <fmt/format.h>
@@ -409,6 +410,27 @@ void Simulation::apply_gating(PopulationGating& g, Step k, Range r, std::size_t 
 // then does the bookkeeping and the passive observers while the others start the next window.
 // A stop seen by thread 0 in window W takes effect after window W + 1 for everyone (stop flags
 // alternate too), so all threads always agree on the last window.
+namespace {
+bool spike_before(const Spike& a, const Spike& b) {
+  if (a.step != b.step) return a.step < b.step;
+  if (a.population != b.population) return a.population < b.population;
+  return a.neuron < b.neuron;
+}
+// Adds the sorted spikes `add` to the sorted `merged`, keeping (step, population, neuron) order,
+// without allocating once the vectors have grown (std::inplace_merge takes a temporary buffer on
+// every call: one malloc per window and thread at 1 ms windows).
+void merge_spikes(std::vector<Spike>& merged, std::vector<Spike>& scratch, const std::vector<Spike>& add) {
+  if (add.empty()) return;
+  if (merged.empty() || !spike_before(add.front(), merged.back())) {
+    merged.insert(merged.end(), add.begin(), add.end());
+    return;
+  }
+  scratch.clear();
+  std::merge(merged.begin(), merged.end(), add.begin(), add.end(), std::back_inserter(scratch), spike_before);
+  merged.swap(scratch);
+}
+}  // namespace
+
 void Simulation::run_lean(Step end) {
   const std::size_t n_threads = static_cast<std::size_t>(threads_);
   std::vector<SpikeSink> sinks[2] = {std::vector<SpikeSink>(n_threads), std::vector<SpikeSink>(n_threads)};
@@ -424,18 +446,13 @@ void Simulation::run_lean(Step end) {
     error = std::current_exception();
   }
   if (error) std::rethrow_exception(error);
-  const auto before = [](const Spike& a, const Spike& b) {
-    if (a.step != b.step) return a.step < b.step;
-    if (a.population != b.population) return a.population < b.population;
-    return a.neuron < b.neuron;
-  };
 
 #pragma omp parallel num_threads(threads_)
   {
     const int tid = omp_get_thread_num();
     std::vector<Range> my_range(populations_.size());
     for (const auto& p : populations_) my_range[p->index()] = owned(p->index(), tid);
-    std::vector<Spike> merged;
+    std::vector<Spike> merged, merge_scratch;
     int parity = 0;
     Step w0 = now_;
     while (w0 < end) {
@@ -462,11 +479,7 @@ void Simulation::run_lean(Step end) {
 #pragma omp barrier
       const bool halt = stop_flag[parity ^ 1];  // written by thread 0 in the window before
       merged.clear();
-      for (auto& s : sinks[parity]) {
-        const auto mid = static_cast<std::ptrdiff_t>(merged.size());
-        merged.insert(merged.end(), s.spikes().begin(), s.spikes().end());
-        std::inplace_merge(merged.begin(), merged.begin() + mid, merged.end(), before);
-      }
+      for (auto& s : sinks[parity]) merge_spikes(merged, merge_scratch, s.spikes());
       for (std::size_t lo = 0, hi = 0; lo < merged.size(); lo = hi) {
         while (hi < merged.size() && merged[hi].step == merged[lo].step) ++hi;
         const std::span<const Spike> step_spikes(merged.data() + lo, hi - lo);
@@ -501,7 +514,7 @@ void Simulation::run_lean(Step end) {
 void Simulation::run_window_loop(Step end) {
   const std::size_t n_threads = static_cast<std::size_t>(threads_);
   std::vector<SpikeSink> sinks(n_threads);
-  std::vector<Spike> merged;
+  std::vector<Spike> merged, merge_scratch;
   std::exception_ptr error;
   bool stop = false;
   detail::FiniteCheck finite(populations_, threads_);
@@ -586,14 +599,8 @@ void Simulation::run_window_loop(Step end) {
         // Each thread's spikes are already in (step, population, neuron) order: merge them.
         merged.clear();
         for (auto& s : sinks) {
-          const auto mid = static_cast<std::ptrdiff_t>(merged.size());
-          merged.insert(merged.end(), s.spikes().begin(), s.spikes().end());
+          merge_spikes(merged, merge_scratch, s.spikes());
           s.spikes().clear();
-          std::inplace_merge(merged.begin(), merged.begin() + mid, merged.end(), [](const Spike& a, const Spike& b) {
-            if (a.step != b.step) return a.step < b.step;
-            if (a.population != b.population) return a.population < b.population;
-            return a.neuron < b.neuron;
-          });
         }
         for (const Spike& s : merged) {
           ++spike_counts_[s.population][s.neuron];
