@@ -26,6 +26,7 @@
 #include "cli_args.hpp"
 #include "output_path.hpp"
 #include "progress.hpp"
+#include "sweep.hpp"
 
 namespace {
 
@@ -39,6 +40,8 @@ const char* kUsage =
     "                        [--set KEY=VALUE]... [--checkpoint-every MS] [--resume CKPT.h5]\n"
     "                        [--force] [--quiet]\n"
     "  nmsim validate CONFIG.toml [--set KEY=VALUE]...\n"
+    "  nmsim sweep CONFIG.toml --grid KEY=V1,V2,... [--grid ...] [--repeats R] [--jobs J]\n"
+    "                          [--threads T] [--set KEY=VALUE]... -o OUTDIR [--quiet]\n"
     "  nmsim info OUT.h5\n"
     "  nmsim --version | --help | <command> --help\n";
 
@@ -248,14 +251,15 @@ int main(int argc, char** argv) {
         return kOk;
       }
     }
+    if (argc >= 2 && std::string(argv[1]) == "sweep")
+      return nmsim::apps::sweep_main(std::vector<std::string>(argv + 2, argv + argc));
     const Args a = nmsim::apps::parse_args(std::vector<std::string>(argv + 1, argv + argc));
     const char* help = a.command == "run"        ? kRunHelp
                        : a.command == "validate" ? kValidateHelp
                        : a.command == "info"     ? kInfoHelp
                                                  : nullptr;
     if (!help) {
-      if (a.command == "sweep") bad_usage("nmsim sweep is not available in this version of nmsim");
-      bad_usage(fmt::format("unknown command \"{}\"; expected run, validate or info", a.command));
+      bad_usage(fmt::format("unknown command \"{}\"; expected run, validate, sweep or info", a.command));
     }
     if (a.help) {
       std::cout << help;

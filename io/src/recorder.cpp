@@ -366,6 +366,7 @@ void Recorder::prepare(const Simulation& sim) {
       if (r.rows.pending_rows == 1) r.fill(0, 0, r.neurons.size());
     }
     m.sample_initial_weights();
+    m.start_summary();
     m.prepared = true;
     // Flushing at once makes the file valid on disk from the start of the run.
     m.flush_now();
@@ -511,9 +512,11 @@ void Recorder::finish(bool completed) {
     std::size_t final_bytes = m.bytes_to_reserve();
     for (const auto& sr : m.snapshots)
       if (sr.proj) final_bytes += sr.proj->synapse_count() * 32;
+    if (m.sim) final_bytes += 4096 + 1024 * m.sim->populations().size();  // /summary attributes
     m.reserve(final_bytes);
     m.write_pending();
     m.write_snapshots();
+    m.write_summary();
     h5::set_attr(m.file.id(), "status", m.status.empty() ? std::string(completed ? "complete" : "interrupted")
                                                          : m.status);
     m.file.flush();

@@ -1,6 +1,7 @@
 #pragma once
 // Private to nmsim_io: the state behind nmsim::io::Recorder, shared by recorder.cpp (file, spikes,
 // state reports, life cycle) and recorder_weights.cpp (weights, final snapshots, modulators).
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -210,6 +211,11 @@ struct Recorder::Impl {
   std::size_t bytes_to_reserve() const;
   /// Cut the file back to HDF5's end of file (after a complete flush).
   void trim() noexcept;
+  // For /summary: spike totals per population and the step and clock at prepare.
+  std::vector<std::uint64_t> spikes_at_prepare;
+  Step prepare_step = 0;
+  std::uint64_t events_at_prepare = 0;
+  std::chrono::steady_clock::time_point prepare_clock;
 
   std::size_t pending_bytes() const;
   /// Append everything buffered to the datasets (no H5Fflush: callers flush right after, so the
@@ -241,6 +247,11 @@ struct Recorder::Impl {
   /// Checkpoint: rows written; resume: find the task, reopen /trials and cut it to those rows.
   void save_trials(StateWriter& w) const;
   void resume_trials(const StateReader& r);
+  // recorder_summary.cpp
+  /// Remember spike totals, step and wall clock at prepare (for write_summary).
+  void start_summary();
+  /// /summary: mean rates and spike counts per population, simulated and wall time (at finish).
+  void write_summary();
 };
 
 }  // namespace nmsim::io
