@@ -135,6 +135,10 @@ void Recorder::resume(const StateReader& r) {
         h5::write_string_dataset(root, "config", m.info.config_toml);
       }
     }
+    // /summary after a resume: the engine's restored counts run from step 0, as the file does;
+    // wall_time counts this process only.
+    m.prepare_step = 0;
+    m.prepare_clock = std::chrono::steady_clock::now();
     m.prepared = true;
     m.deferred = false;
     m.flush_now();
