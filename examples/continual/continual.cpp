@@ -199,7 +199,7 @@ Network build(Simulation& sim, const Params& p) {
 }
 
 Runner::Runner(Simulation& sim, Network& net, const Params& p)
-    : sim_(sim), net_(net), p_(p), rbar_(p.tasks, 0.5), zeros_(net.input->size(), 0.0) {
+    : sim_(sim), net_(net), p_(p), rbar_(2 * p.tasks, 0.5), zeros_(net.input->size(), 0.0) {
   sim_.prepare();
 }
 
@@ -261,7 +261,7 @@ bool Runner::trial(std::span<const double> image, int target, bool train) {
   }
   if (train) {
     const double reward = correct ? 1.0 : 0.0;
-    double& rb = rbar_[context_];
+    double& rb = rbar_[2 * context_ + static_cast<std::size_t>(target)];  // expected reward per stimulus class
     net_.da->release_at(sim_.now() + 1, p_.da_gain * (reward - rb));
     rb += p_.rbar_alpha * (reward - rb);
   }

@@ -14,8 +14,9 @@
 //           control: released everywhere (same amount per voxel), so every hidden neuron is on
 //   out     two pools (A: first class of the task, B: second) with mutual inhibition;
 //           hidden -> out is plastic (stdp_eligibility, third factor DA)
-//   DA      well-mixed; after each training trial the program releases k (r - rbar_task):
-//           reward prediction error with r = 1 (correct) or 0 and rbar_task a running mean
+//   DA      well-mixed; after each training trial the program releases k (r - rbar):
+//           reward prediction error with r = 1 (correct) or 0 and rbar a running mean of the
+//           reward for the stimulus class (task, target)
 // Decision: winner-take-all of pool spike counts in the stimulus window (ties: a coin from a
 // counter-based stream). Task-incremental: the task identity is given (it selects the ACh zone
 // in the gated network; the control ignores it), decisions are between the task's two classes.
@@ -50,9 +51,9 @@ struct Params {
   double ach_ec50 = 0.2;        // [uM]
   double ach_hill = 2.0;
   std::size_t pool_size = 10;   // readout neurons per pool
-  double w_out0 = 30.0;         // [pA] initial hidden -> out weights uniform in [0.5, 1.5] w_out0
-  double w_out_max = 90.0;     // [pA]
-  double w_inh = -400.0;        // [pA] pool A <-> pool B
+  double w_out0 = 10.0;         // [pA] initial hidden -> out weights uniform in [0.5, 1.5] w_out0
+  double w_out_max = 40.0;     // [pA]
+  double w_inh = -30.0;         // [pA] pool A <-> pool B
   // ACh field (1-D grid along the hidden layer)
   double layer_um = 1000.0;     // hidden neurons at x uniform in [0, layer_um]
   double zone_half_um = 150.0;  // zone of task t: centre (t + 0.5) layer_um / 5 +- zone_half_um
@@ -60,11 +61,11 @@ struct Params {
   double ach_tau = 300.0;       // [ms] clearance
   bool gating = true;
   // plasticity and reward
-  double eta = 0.05;            // [1/(uM ms)]
-  double a_plus = 1.0, a_minus = 1.0, tau_c = 50.0;
+  double eta = 0.04;            // [1/(uM ms)]
+  double a_plus = 1.0, a_minus = 0.0, tau_c = 50.0;  // a_minus = 0: the tag is pre-before-post coactivity
   double da_gain = 0.5;         // [uM] per unit reward prediction error
   double da_tau = 20.0;         // [ms]
-  double rbar_alpha = 0.05;     // running mean of reward per task
+  double rbar_alpha = 0.05;     // running mean of reward per stimulus class
   // timing
   double dt = 0.5;
   double stim_ms = 100.0, iti_ms = 150.0, test_iti_ms = 50.0, settle_ms = 1000.0;
@@ -120,7 +121,6 @@ class Runner {
   /// Returns true if the decision was correct.
   bool trial(std::span<const double> image, int target, bool train);
   std::size_t context() const { return context_; }
-  double rbar(std::size_t task) const { return rbar_[task]; }
   std::uint64_t trials() const { return trials_; }
   /// Spikes per hidden neuron during the last trial's stimulus window.
   const std::vector<std::uint64_t>& last_hidden_counts() const { return hidden_last_; }
