@@ -13,6 +13,9 @@ for ex in brunel coba spnet; do
   "$nmsim" run "$root/examples/$ex/$ex.toml" -o "$out/$ex.h5" --quiet --force
   /usr/bin/python3 "$root/examples/$ex/check.py" "$out/$ex.h5" || status=1
 done
+echo "== volume_transmission"
+"$nmsim" run "$root/examples/volume_transmission/volume_transmission.toml" -o "$out/volume_transmission.h5" --quiet --force
+/usr/bin/python3 "$root/examples/volume_transmission/check.py" "$out/volume_transmission.h5" "$out/volume_transmission.png" || status=1
 echo "== go_nogo (10 seeds x 3 variants)"
 /usr/bin/python3 "$root/examples/go_nogo/check.py" --bin "$nmsim" --outdir "$out/go_nogo" || status=1
 echo "== cpp_api"

@@ -124,6 +124,21 @@ void StdpEligibility::prepare(const Simulation& sim, const Projection& proj) {
                                   interval));
   interval_steps_ = std::max<Step>(1, static_cast<Step>(std::llround(interval / dt_)));
   fill_tables();
+  k_step_ = LevelPiece{1.0, 0.0, 0.0}.weighted_integral(0.0, dt_, 1.0 / p_.tau_c);
+  // Gating maps read spatial fields through probes registered by add_modulation, before this.
+  spatial_ = (third_ ? !third_->uniform() : m_->spatial()) || (lr_ && !lr_->uniform());
+  probe_.clear();
+  if (spatial_ && !third_ && m_->spatial()) {
+    const Population& post = proj.target();
+    if (post.positions().size() != post.size())
+      throw ConfigError({}, "plasticity." + proj.name() + ".modulator",
+                        fmt::format("modulator {} is a spatial field: population {} (the target of projection {}) needs "
+                                    "positions",
+                                    m_->name(), post.name(), proj.name()));
+    probe_.reserve(post.size());
+    Modulator& field = sim.modulator(p_.modulator);
+    for (const auto& x : post.positions()) probe_.push_back(field.add_probe(x));
+  }
   // Synapse state starts at t_c = 0 (SynState::resize): the frames start there too.
   base_ = 0;
   frames_.clear();
@@ -148,6 +163,18 @@ void StdpEligibility::fill_tables() {
 }
 
 void StdpEligibility::prepare_window(Step w0, Step w1) {
+  win0_ = w0;
+  win1_ = w1;
+  // A spatial map (per target neuron) is read at the event; a uniform one is tabulated.
+  const auto table = [w0, w1](const ModulationMap* map, std::vector<double>& out) {
+    out.clear();
+    if (!map || !map->uniform()) return;
+    out.resize(static_cast<std::size_t>(w1 - w0));
+    for (Step k = w0; k < w1; ++k) out[static_cast<std::size_t>(k - w0)] = map->value(k);
+  };
+  table(ap_, apw_);
+  table(am_, amw_);
+  if (spatial_) return;  // G per target neuron: integrate_targets, per thread
   // Frames that end before w0 were swept at their end (before_events): no synapse refers to them.
   while (frames_.size() > 1 && frames_.front().t0 + interval_steps_ < w0) {
     frames_.pop_front();
@@ -164,14 +191,37 @@ void StdpEligibility::prepare_window(Step w0, Step w1) {
     const double rate = lr_ ? lr_->value(k) : 1.0;
     f.g.push_back(f.g.back() + rate * weight * piece.weighted_integral(p_.baseline, dt_, inv_tau_c));
   }
-  win0_ = w0;
-  if (ap_) {
-    apw_.resize(static_cast<std::size_t>(w1 - w0));
-    for (Step k = w0; k < w1; ++k) apw_[static_cast<std::size_t>(k - w0)] = ap_->value(k);
-  }
-  if (am_) {
-    amw_.resize(static_cast<std::size_t>(w1 - w0));
-    for (Step k = w0; k < w1; ++k) amw_[static_cast<std::size_t>(k - w0)] = am_->value(k);
+}
+
+void StdpEligibility::integrate_targets(SynState& s, Step k) const {
+  // Same terms and order as the frame table of prepare_window: rate * weight * integral.
+  const double weight = decay_c((k - base_) % interval_steps_);
+  const double b = p_.baseline, inv_tau_c = 1.0 / p_.tau_c;
+  const std::size_t n = s.count;
+  const auto first = static_cast<NeuronIndex>(s.first);
+  double* g = s.g->data() + first;
+  const auto rate = [&](std::size_t j) { return lr_ ? lr_->value(k, first + j) : 1.0; };
+  if (third_) {
+    for (std::size_t j = 0; j < n; ++j) g[j] += rate(j) * weight * ((third_->value(k, first + j) - b) * k_step_);
+  } else if (!probe_.empty()) {
+    const LevelPiece* row = m_->probe_row(k);
+    const std::size_t* probe = probe_.data() + first;
+    if (!lr_) {
+      for (std::size_t j = 0; j < n; ++j) {
+        const LevelPiece& p = row[probe[j]];
+        const double v = p.inv_tau == 0.0 ? (p.base + p.amp - b) * k_step_ : p.weighted_integral(b, dt_, inv_tau_c);
+        g[j] += 1.0 * weight * v;
+      }
+    } else {
+      for (std::size_t j = 0; j < n; ++j) {
+        const LevelPiece& p = row[probe[j]];
+        const double v = p.inv_tau == 0.0 ? (p.base + p.amp - b) * k_step_ : p.weighted_integral(b, dt_, inv_tau_c);
+        g[j] += rate(j) * weight * v;
+      }
+    }
+  } else {
+    const double v = m_->piece(k).weighted_integral(b, dt_, inv_tau_c);
+    for (std::size_t j = 0; j < n; ++j) g[j] += rate(j) * weight * v;
   }
 }
 
@@ -217,12 +267,6 @@ bool StdpEligibility::modulate(const std::string& aspect, const ModulationMap* m
                                : aspect == "a_minus"       ? &am_
                                                            : nullptr;
   if (!slot) return false;
-  for (const auto& t : const_cast<ModulationMap*>(map)->terms())
-    if (t.modulator->spatial())
-      throw ConfigError({}, "modulation." + map->target(),
-                        fmt::format("{} of stdp_eligibility can be gated by well-mixed modulators only in this version "
-                                    "({} is a spatial field)",
-                                    aspect, t.modulator->name()));
   *slot = map;
   return true;
 }

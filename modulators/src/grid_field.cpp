@@ -123,7 +123,14 @@ void GridField::setup(double dt, std::uint64_t seed, Step now, int threads) {
 }
 
 void GridField::prepare(const Simulation& sim) {
+  // Releases scheduled before the first run (release_at*, before setup) are kept.
+  auto scheduled = std::move(pending_);
   setup(sim.dt(), sim.seed(), sim.now(), p_.threads > 0 ? p_.threads : sim.threads());
+  for (auto& [step, d] : scheduled) {  // keyed by their own step before setup (m = 1, start 0)
+    Deposit& to = pending_[block_key(std::max(step, start_))];
+    to.uniform += d.uniform;
+    to.points.insert(to.points.end(), d.points.begin(), d.points.end());
+  }
   const auto& g = p_.geometry;
   sources_.clear();
   for (std::size_t i = 0; i < p_.release.size(); ++i) {
@@ -379,6 +386,7 @@ void GridField::sweep(const double* in, double* out, bool sums) {
   const K xlo = B[0][0].kind, xhi = B[0][1].kind;
   const double xlo_v = B[0][0].value, xhi_v = B[0][1].value;
   const bool linear = !kin_.saturable();
+  const bool series = !linear && kin_.series();
   const double ka = kin_.affine_a(), kb = kin_.affine_b();
   const Kinetics& kin = kin_;
   double* row_sum = row_sum_.data();
@@ -428,6 +436,11 @@ void GridField::sweep(const double* in, double* out, bool sums) {
         o[nx - 1] = ka * o[nx - 1] + kb;
         for (std::size_t i = 1; i + 1 < nx; ++i)
           o[i] = ka * (c0 * cc[i] + rx * (cc[i - 1] + cc[i + 1]) + ry * (a1[i] + a2[i]) + rz * (a3[i] + a4[i])) + kb;
+      } else if (series) {  // saturable uptake by its round-off-exact series, in the same pass
+        o[0] = kin.step_series(o[0]);
+        o[nx - 1] = kin.step_series(o[nx - 1]);
+        for (std::size_t i = 1; i + 1 < nx; ++i)
+          o[i] = kin.step_series(c0 * cc[i] + rx * (cc[i - 1] + cc[i + 1]) + ry * (a1[i] + a2[i]) + rz * (a3[i] + a4[i]));
       } else {
         for (std::size_t i = 1; i + 1 < nx; ++i)
           o[i] = c0 * cc[i] + rx * (cc[i - 1] + cc[i + 1]) + ry * (a1[i] + a2[i]) + rz * (a3[i] + a4[i]);
@@ -435,6 +448,8 @@ void GridField::sweep(const double* in, double* out, bool sums) {
     }
     if (linear) {
       if (nx == 1) o[0] = ka * o[0] + kb;
+    } else if (series) {
+      if (nx == 1) o[0] = kin.step_series(o[0]);
     } else {
       for (std::size_t i = 0; i < nx; ++i) o[i] = kin.step(o[i]);
     }

@@ -50,6 +50,9 @@ double Kinetics::production_for(const KineticsParams& p, double level) {
 void Kinetics::set_step(double h) {
   h_ = h;
   mm_h_ = h;
+  vmax_h_ = p_.vmax * h;
+  vk_h_ = p_.vmax * h * p_.km;
+  mm_series_ = saturable() && h > 0 && vmax_h_ / p_.km <= 2.5e-3;
   auto affine = [&](double s, double& a, double& b) {
     if (first_order()) {
       a = std::exp(-s / p_.tau);

@@ -30,7 +30,7 @@ GridFieldParams base_params(int dims, std::size_t n, double h) {
 
 // Instantaneous release of Q at the centre voxel; compare at t with
 //   C = Q / (alpha A (4 pi D* t)^(d/2)) exp(-r^2 / (4 D* t) - t / tau),  A = cross-section.
-double point_release_error(int dims) {
+double point_release_error(int dims, double spread = 6.0) {
   const std::size_t n = dims == 3 ? 61 : dims == 2 ? 121 : 241;
   const double h = 1.0, tau = 20.0, Q = 1000.0, dt = 0.1;
   GridFieldParams p = base_params(dims, n, h);
@@ -40,7 +40,7 @@ double point_release_error(int dims) {
   const double mid = static_cast<double>(n / 2) * h;
   f.release_at_point(0, {mid, mid, mid}, Q);
   const double Ds = f.effective_diffusion();
-  const double sigma = 6.0 * h;  // spread sqrt(2 D* t) at the end: 6 voxels
+  const double sigma = spread * h;  // spread sqrt(2 D* t) at the end, in voxels
   const Step steps = static_cast<Step>(std::llround(sigma * sigma / (2.0 * Ds) / dt));
   f.advance(0, steps);
   const double t = static_cast<double>(steps) * dt;
@@ -62,7 +62,7 @@ double point_release_error(int dims) {
         worst = std::max(worst, std::fabs(c[g.index(i, j, l)] / exact - 1.0));
         ++compared;
       }
-  REQUIRE(compared > 10);
+  REQUIRE(compared >= 2);
   return worst;
 }
 
@@ -146,4 +146,19 @@ TEST_CASE("field: constant point release with first-order uptake reaches the ana
   CHECK(worst_near < 0.13);
   INFO("shell means, R >= 2 h: max relative error " << worst);
   CHECK(worst < 0.02);
+}
+
+TEST_CASE("field: point release at early times - the error at r >= 2 voxels falls as (h / spread)^2") {
+  // A release into one voxel on the 7-point lattice matches the continuum solution only once the
+  // cloud spans several voxels. Measured (max relative error over 2 voxels <= r <= 2.5 spread):
+  // 3-D 17 % at spread sqrt(2 D* t) = 2 voxels, 4.9 % at 3, 3.7 % at 4, 1.6 % at 6; 2-D 11 %, 4.5 %,
+  // 2.7 %, 1.2 %; 1-D 4.0 %, 1.7 %, 1.0 %, 0.4 % (docs/models/modulator_fields.md). The 2 % bound
+  // of the tests above therefore holds from a spread of 6 voxels in 3-D (about 5 in 2-D, 3 in
+  // 1-D); before that the error is bounded by 0.7 (h / spread)^2, second order as the stencil.
+  for (int dims : {1, 2, 3})
+    for (double spread : {2.0, 3.0, 4.0, 6.0}) {
+      const double err = point_release_error(dims, spread);
+      CAPTURE(dims, spread, err);
+      CHECK(err < 0.7 / (spread * spread));
+    }
 }

@@ -87,6 +87,9 @@ class Modulator {
   virtual FieldView field_view() const { return {}; }
   /// Piece of step k at probe i, k in the current window. Default: the pool's piece.
   virtual const LevelPiece& probe_piece(Step k, std::size_t /*probe*/) const { return piece(k); }
+  /// The pieces of step k at every probe (index: probe), k in the current window; nullptr when
+  /// the modulator is not spatial. One virtual call per step for readers that sweep many probes.
+  virtual const LevelPiece* probe_row(Step /*k*/) const { return nullptr; }
   /// Piece of step k; valid for the current window (from..to of the last advance()).
   const LevelPiece& piece(Step k) const { return pieces_[static_cast<std::size_t>(k - first_)]; }
   /// Concentration at t_k (start of step k), k in the current window.

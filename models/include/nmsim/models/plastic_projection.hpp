@@ -29,7 +29,10 @@
 //   optional hooks: prepare_window(w0, w1) (one thread per window),
 //                   save_state(w) / restore_state(r) (state of the rule itself, checkpoints),
 //                   before_events(SynState&, weights, a) (every thread, before the events at t_a),
-//                   advance(SynState&, q, a, w) (lazy rules: bring a synapse to t_a; synchronize)
+//                   advance(SynState&, q, a, w) (lazy rules: bring a synapse to t_a; synchronize),
+//                   bind(SynState&, PostState&, targets, first owned, n owned) (after prepare, per thread),
+//                   integrate_step(SynState&, k) (per thread and step, before the events at t_{k+1}:
+//                   in before_update of k on a jump port, at the start of after_update on a pulse port)
 #include <algorithm>
 #include <memory>
 #include <span>
@@ -93,6 +96,8 @@ class PlasticProjection : public Projection {
       s.in_syn.resize(c.size());
       std::vector<std::uint64_t> fill(s.in_row.begin(), s.in_row.end() - 1);
       for (std::uint64_t q = 0; q < c.size(); ++q) s.in_syn[fill[c.target[q] - s.owned.begin]++] = q;
+      if constexpr (requires(Rule& r) { r.bind(s.syn, post_, c.target, std::size_t{}, std::size_t{}); })
+        rule_.bind(s.syn, post_, c.target, s.owned.begin, s.owned.size());
     }
   }
 
@@ -147,6 +152,8 @@ class PlasticProjection : public Projection {
     SynapseCsr& c = mutable_csr(tid);
     // Events at synapse time t_a: for a pulse port the input of step k arrived at t_k.
     const Step a = pulse_ ? k : k + 1;
+    if constexpr (requires(Rule& r, typename Rule::SynState& st) { r.integrate_step(st, k); })
+      if (!pulse_) rule_.integrate_step(s.syn, k);
     if constexpr (requires(Rule& r, typename Rule::SynState& st, std::vector<double>& w) {
                     r.before_events(st, w, a);
                   })
@@ -184,6 +191,8 @@ class PlasticProjection : public Projection {
     ThreadState& s = ts_[static_cast<std::size_t>(tid)];
     SynapseCsr& c = mutable_csr(tid);
     const Step stamp = k + 1;
+    if constexpr (requires(Rule& r, typename Rule::SynState& st) { r.integrate_step(st, k); })
+      if (pulse_) rule_.integrate_step(s.syn, k);
     for (const Spike& sp : spikes) {
       if (dend_ == 0) {
         post_event(s, c, sp.neuron, stamp);

@@ -20,8 +20,20 @@
 // than T_{n+1}), so no synapse ever spans two frames: no per-synapse work per time step, one sweep
 // per frame. Rounding: G_n(t1) - G_n(t0) loses about eps e^{(t0 - T_n)/tau_c} relative
 // precision, hence I <= 10 tau_c (default 2 tau_c): relative error < ~1e-11.
+// Spatial third factor. When m comes from a spatial field (grid modulator), or a gating map of
+// the third factor or the learning rate reads one, every synapse reads m at its target neuron's
+// position (trilinear probe, constant over a step; synapses have no positions of their own). Each
+// thread keeps, for its own target neurons, the running G_{n,j}(t_a) = sum over steps k < a of
+// frame n of e^{-(t_k - T_n)/tau_c} int_step e^{-s/tau_c} (m_j - b) ds (PostState::g; one
+// multiply-add per target neuron and step), and every synapse keeps g0 = G_{n,j} at its last update
+// t0, so w += eta c0 e^{(t0 - T_n)/tau_c} (G_{n,j}(t_a) - g0) is the same exact update. G is brought
+// to t_{k+1} before the events at t_{k+1} (jump ports: before_update of step k; pulse ports:
+// after_update of step k, before its post events). At a frame boundary every synapse is brought to
+// T_{n+1}, then G and g0 restart at 0. A spatial a_plus / a_minus map is read at the event.
+//
 // Reading weights: call synchronize(tid, now) (PlasticProjection) first; it advances every
 // synapse of the thread to `now`, which splits one update into two (last-bit differences).
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <string>
@@ -80,6 +92,12 @@ class StdpEligibility {
   }
   struct SynState {
     std::vector<Synapse> syn;  // same order as the projection's CSR
+    // Spatial third factor only (bind()): G of the target at the last update, per synapse; the
+    // synapses' targets; the running G per target neuron (PostState::g) and the owned range.
+    std::vector<double> g0;
+    const std::vector<NeuronIndex>* target = nullptr;
+    std::vector<double>* g = nullptr;
+    std::size_t first = 0, count = 0;  // owned target neurons [first, first + count)
     void resize(std::size_t n) { syn.assign(n, Synapse{}); }
     std::size_t size() const { return syn.size(); }
     /// Every per-synapse field by name (checkpoints): f(name, view) for const or mutable s, where
@@ -94,11 +112,13 @@ class StdpEligibility {
       f("c", c);
       f("t_x", t_x);
       f("t_c", t_c);
+      f("g0", s.g0);  // empty unless spatial
     }
   };
   struct PostState {
     std::vector<double> y;
     std::vector<Step> t_y;
+    std::vector<double> g;  // spatial third factor: running G per target neuron (bind())
     void resize(std::size_t n) {
       y.assign(n, 0.0);
       t_y.assign(n, 0);
@@ -108,6 +128,7 @@ class StdpEligibility {
     static void fields(S& s, F&& f) {
       f("y", s.y);
       f("t_y", s.t_y);
+      f("g", s.g);
     }
   };
 
@@ -116,26 +137,50 @@ class StdpEligibility {
   void prepare(const Simulation& sim, const Projection& proj);
   /// One thread per window: extends the G tables over the pieces of steps [w0, w1).
   void prepare_window(Step w0, Step w1);
+  /// After prepare: the thread's synapses (targets) and owned target neurons [first, first + n).
+  void bind(SynState& s, PostState& post, const std::vector<NeuronIndex>& target, std::size_t first, std::size_t n) const {
+    if (!spatial_) return;
+    s.target = &target;
+    s.first = first;
+    s.count = n;
+    s.g0.assign(target.size(), 0.0);
+    post.g.resize(post.y.size(), 0.0);  // each thread writes only its own neurons' G
+    s.g = &post.g;
+  }
+  /// Spatial third factor: add step k's piece to the running G of the thread's target neurons
+  /// (G moves to t_{k+1}). Called once per step, before any event at t_{k+1}.
+  void integrate_step(SynState& s, Step k) const {
+    if (spatial_ && s.count > 0) integrate_targets(s, k);
+  }
+  /// True when synapses read the third factor at their target's position.
+  bool spatial() const { return spatial_; }
   /// Every thread, before the events at synapse time a: at a frame boundary, bring every synapse
   /// of the thread to a (with the G of the frame that ends there).
   void before_events(SynState& s, std::vector<double>& w, Step a) const {
     if (a <= base_ || (a - base_) % interval_steps_ != 0) return;
+    if (spatial_) {  // every synapse to a, then the new frame's G starts at 0
+      for (std::size_t q = 0; q < w.size(); ++q) advance_spatial(s, q, a, w[q]);
+      std::fill(s.g0.begin(), s.g0.end(), 0.0);
+      std::fill(s.g->begin() + static_cast<std::ptrdiff_t>(s.first),
+                s.g->begin() + static_cast<std::ptrdiff_t>(s.first + s.count), 0.0);
+      return;
+    }
     for (std::size_t q = 0; q < w.size(); ++q) advance(s.syn[q], a, w[q]);
   }
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
     Synapse& r = s.syn[q];
-    advance(r, a, w);
+    if (spatial_) advance_spatial(s, q, a, w); else advance(r, a, w);
     const double y = post.y[j] * decay_minus(a - post.t_y[j]);
-    r.c -= p_.a_minus * factor(am_, amw_, a) * y;
+    r.c -= p_.a_minus * factor(am_, amw_, a, j) * y;
     const double x = r.x * decay_plus(a - r.t_x);
     r.x = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : x + 1.0;
     r.t_x = a;
   }
-  void on_post_synapse(SynState& s, std::uint64_t q, PostState&, NeuronIndex, Step a, double& w) const {
+  void on_post_synapse(SynState& s, std::uint64_t q, PostState&, NeuronIndex j, Step a, double& w) const {
     Synapse& r = s.syn[q];
-    advance(r, a, w);
-    r.c += p_.a_plus * factor(ap_, apw_, a) * r.x * decay_plus(a - r.t_x);
+    if (spatial_) advance_spatial(s, q, a, w); else advance(r, a, w);
+    r.c += p_.a_plus * factor(ap_, apw_, a, j) * r.x * decay_plus(a - r.t_x);
   }
   /// Ask for synapse q's record ahead of its update (PlasticProjection, post-spike loop).
   void prefetch(const SynState& s, std::uint64_t q) const { __builtin_prefetch(&s.syn[q], 1); }
@@ -146,7 +191,27 @@ class StdpEligibility {
   }
   /// Move synapse q on to synapse time a (>= its last update, <= the end of its frame and of the
   /// current window), applying dw = eta c (m - b) dt exactly.
-  void advance(SynState& s, std::uint64_t q, Step a, double& w) const { advance(s.syn[q], a, w); }
+  void advance(SynState& s, std::uint64_t q, Step a, double& w) const {
+    if (spatial_)
+      advance_spatial(s, q, a, w);
+    else
+      advance(s.syn[q], a, w);
+  }
+  /// The same with the third factor read at the synapse's target (G of PostState::g).
+  void advance_spatial(SynState& s, std::uint64_t q, Step a, double& w) const {
+    Synapse& r = s.syn[q];
+    const Step t0 = r.t_c;
+    if (a == t0) return;
+    const double g1 = (*s.g)[(*s.target)[q]];
+    const double c0 = r.c;
+    if (c0 != 0.0) {
+      const double scale = grow_c((t0 - base_) % interval_steps_);
+      w = clip(w + p_.eta * c0 * scale * (g1 - s.g0[q]));
+      r.c = c0 * decay_c(a - t0);
+    }
+    s.g0[q] = g1;
+    r.t_c = a;
+  }
   void advance(Synapse& r, Step a, double& w) const {
     const Step t0 = r.t_c;
     if (a == t0) return;
@@ -171,25 +236,32 @@ class StdpEligibility {
   /// Frame length in steps (for tests).
   Step interval_steps() const { return interval_steps_; }
 
-  /// Gating by modulators (core/modulation.hpp), uniform maps only: "third_factor" replaces
+  /// Gating by modulators (core/modulation.hpp); maps that read spatial fields are read at the
+  /// target neuron (per step; a_plus / a_minus at the event). "third_factor" replaces
   /// m(t) by the map's value (held per step), "learning_rate" multiplies eta, "a_plus"/"a_minus"
   /// multiply the tag increments. Returns false for other aspects.
   bool modulate(const std::string& aspect, const ModulationMap* map);
 
  private:
   // Per-step factor of the window for an event at synapse time a (the step that ends at a).
-  double factor(const ModulationMap* map, const std::vector<double>& w, Step a) const {
+  // A uniform map's value is tabulated per window; a spatial one is read for target j.
+  double factor(const ModulationMap* map, const std::vector<double>& w, Step a, NeuronIndex j) const {
     if (!map) return 1.0;
     Step i = a - 1 - win0_;
     if (i < 0) i = 0;
-    if (i >= static_cast<Step>(w.size())) i = static_cast<Step>(w.size()) - 1;
+    if (i >= win1_ - win0_) i = win1_ - win0_ - 1;
+    if (w.empty()) return map->value(win0_ + i, j);
     return w[static_cast<std::size_t>(i)];
   }
+  void integrate_targets(SynState& s, Step k) const;
+  bool spatial_ = false;
+  std::vector<std::size_t> probe_;  // per target neuron: probe of m_ (spatial m_, no third_ map)
+  double k_step_ = 0.0;             // int_0^dt e^{-s/tau_c} ds (ms)
   const ModulationMap* third_ = nullptr;
   const ModulationMap* lr_ = nullptr;
   const ModulationMap* ap_ = nullptr;
   const ModulationMap* am_ = nullptr;
-  Step win0_ = 0;
+  Step win0_ = 0, win1_ = 1;
   std::vector<double> apw_, amw_;
   struct Frame {
     Step t0;                 // T_n

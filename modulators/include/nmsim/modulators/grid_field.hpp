@@ -88,6 +88,9 @@ class GridField : public Modulator {
   const LevelPiece& probe_piece(Step k, std::size_t probe) const override {
     return probe_pieces_[static_cast<std::size_t>(k - window_begin()) * probes().size() + probe];
   }
+  const LevelPiece* probe_row(Step k) const override {
+    return probe_pieces_.data() + static_cast<std::size_t>(k - window_begin()) * probes().size();
+  }
 
   /// Without a Simulation (tests, programs; prepare() calls it): engine dt (ms), seed, the first
   /// step, threads (>= 1). Resets the field to its initial state.
