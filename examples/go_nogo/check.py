@@ -12,9 +12,17 @@ Runs go_nogo.toml for each seed in three variants - the full network, NA disable
   3. with DA disabled nothing is learned: mean accuracy within 0.5 +- 0.1.
 
     /usr/bin/python3 examples/go_nogo/check.py [--seeds 10] [--first-seed 1] [--jobs 2] [--bin build/bin/nmsim]
-                                               [--outdir out/go_nogo] [--files DIR]
-With --files DIR it only reads DIR/<variant>_seed<S>.h5 written before (e.g. by nmsim sweep).
+                                               [--outdir out/go_nogo] [--files DIR] [--sweep DIR]
+With --files DIR it only reads DIR/<variant>_seed<S>.h5 written before. With --sweep DIR it reads
+the runs of the study's sweep (README.md in this folder):
+
+    nmsim sweep examples/go_nogo/go_nogo.toml --grid task.gng.releases.NA.gain=0.5,0 \
+        --grid task.gng.releases.DA.gain=1.0,0 --repeats 10 --jobs 2 -o DIR
+
+(NA gain 0.5 and DA gain 1.0 are the config's values: full; NA 0: na_off; DA 0 with NA on: da_off;
+both off is run too but not checked).
 """
+import csv
 import argparse
 import math
 import os
@@ -50,6 +58,29 @@ def read(path):
     return a
 
 
+def sweep_files(folder):
+    """Files of the sweep's complete runs per variant, paired by seed: ({variant: [path]}, seeds)."""
+    na_key, da_key = "task.gng.releases.NA.gain", "task.gng.releases.DA.gain"
+    by = {v: {} for v in VARIANTS}
+    with open(os.path.join(folder, "summary.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            if na_key not in row or da_key not in row:
+                sys.exit(f"check.py: {folder}/summary.csv has no '{na_key}' and '{da_key}' columns: "
+                         "not the Go/No-Go study sweep (see --help)")
+            if row["status"] != "complete":
+                sys.exit(f"check.py: run {row['id']} ({row['file']}) is '{row['status']}': {row['error']}; "
+                         "re-run the sweep command to finish it")
+            na, da = float(row[na_key]), float(row[da_key])
+            variant = "da_off" if da == 0 and na != 0 else "na_off" if na == 0 and da != 0 else \
+                "full" if na != 0 and da != 0 else None
+            if variant:
+                by[variant][int(row["seed"])] = os.path.join(folder, row["file"])
+    seeds = sorted(set.intersection(*(set(d) for d in by.values())))
+    if not seeds:
+        sys.exit(f"check.py: {folder} holds no seed run in all three variants (full, na_off, da_off)")
+    return {v: [by[v][s] for s in seeds] for v in VARIANTS}, seeds
+
+
 def fmt(xs):
     return "[" + ", ".join("never" if math.isnan(x) else f"{x:g}" for x in xs) + "]"
 
@@ -62,15 +93,21 @@ def main():
     p.add_argument("--bin", default=os.path.join(ROOT, "build", "bin", "nmsim"))
     p.add_argument("--outdir", default=os.path.join(ROOT, "out", "go_nogo"))
     p.add_argument("--files", help="read existing files from this folder instead of running")
+    p.add_argument("--sweep", help="read the runs of an nmsim sweep in this folder (summary.csv) instead of running")
     args = p.parse_args()
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    if args.files:
-        args.outdir = args.files
+    if args.sweep:
+        args.outdir = args.sweep
+        paths, seeds = sweep_files(args.sweep)
     else:
-        os.makedirs(args.outdir, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=args.jobs) as ex:
-            list(ex.map(lambda vs: run_one(args, *vs), [(v, s) for v in VARIANTS for s in seeds]))
-    res = {v: [read(os.path.join(args.outdir, f"{v}_seed{s}.h5")) for s in seeds] for v in VARIANTS}
+        if args.files:
+            args.outdir = args.files
+        else:
+            os.makedirs(args.outdir, exist_ok=True)
+            with ThreadPoolExecutor(max_workers=args.jobs) as ex:
+                list(ex.map(lambda vs: run_one(args, *vs), [(v, s) for v in VARIANTS for s in seeds]))
+        paths = {v: [os.path.join(args.outdir, f"{v}_seed{s}.h5") for s in seeds] for v in VARIANTS}
+    res = {v: [read(f) for f in paths[v]] for v in VARIANTS}
 
     def col(v, k):
         return np.array([r[k] for r in res[v]])
