@@ -1,8 +1,8 @@
 #include "nmsim/io/inspect.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <filesystem>
-#include <fmt/format.h>
 
 #include "h5.hpp"
 #include "nmsim/core/error.hpp"
@@ -159,6 +159,23 @@ std::string describe_modulator(hid_t root, const std::string& name) {
   return out + "\n";
 }
 
+// /summary (written when the run ends): simulated and wall time, their ratio, synaptic events.
+std::string describe_summary(hid_t root) {
+  h5::GroupId g = h5::open_group(root, "summary");
+  double sim_ms = 0, wall_s = 0, events = 0;
+  const bool have_sim = number_attr(g.get(), "simulated_time", sim_ms);
+  const bool have_wall = number_attr(g.get(), "wall_time", wall_s);
+  std::string out = "summary:";
+  if (have_sim) out += fmt::format(" simulated {:g} ms", sim_ms);
+  if (have_wall) out += fmt::format(" in {:.3f} s wall", wall_s);
+  if (have_sim && have_wall && sim_ms > 0) out += fmt::format(" (real-time factor {:.4g})", wall_s / (sim_ms * 1e-3));
+  if (number_attr(g.get(), "synaptic_events", events)) {
+    out += fmt::format(", {:.0f} synaptic events", events);
+    if (have_wall && wall_s > 0) out += fmt::format(" ({:.3g}/s)", events / wall_s);
+  }
+  return out + "\n";
+}
+
 struct Visit {
   std::vector<std::string> datasets;
 };
@@ -180,12 +197,13 @@ std::string describe_trials(hid_t root) {
                                 string_attr(g.get(), "responses"));
   const double rev = num("reversal_after");
   out += rev > 0 ? fmt::format(", reversal after trial {}\n", static_cast<long long>(rev)) : std::string("\n");
-  out += fmt::format("  accuracy {:.3f} (before reversal {:.3f}, last 20 before {:.3f}, after {:.3f})\n", num("accuracy"),
-                     num("accuracy_pre"), num("accuracy_pre_last20"), num("accuracy_post"));
-  out += fmt::format("  hit rate {:.3f}, false alarms {:.3f}, d' {:.2f}; trials to criterion {} (before reversal {}), "
-                     "perseverative errors {}\n",
-                     num("hit_rate"), num("false_alarm_rate"), num("d_prime"), num("trials_to_criterion"),
-                     num("trials_to_criterion_pre"), num("perseverative_errors"));
+  out += fmt::format("  accuracy {:.3f} (before reversal {:.3f}, last 20 before {:.3f}, after {:.3f})\n",
+                     num("accuracy"), num("accuracy_pre"), num("accuracy_pre_last20"), num("accuracy_post"));
+  out += fmt::format(
+      "  hit rate {:.3f}, false alarms {:.3f}, d' {:.2f}; trials to criterion {} (before reversal {}), "
+      "perseverative errors {}\n",
+      num("hit_rate"), num("false_alarm_rate"), num("d_prime"), num("trials_to_criterion"),
+      num("trials_to_criterion_pre"), num("perseverative_errors"));
   const auto correct = h5::Dataset::open(g.get(), "correct").read<double>();
   if (!correct.empty()) {
     out += "  accuracy per 20 trials:";
@@ -209,8 +227,9 @@ std::string describe(const std::string& path) {
   if (!version.empty())
     out += fmt::format("{}: nmsim {} result file\n", path, version);
   else  // bad input for `nmsim info` (exit code 2): another program's file, not a result of ours
-    throw RuntimeError("expected an nmsim result file, found an HDF5 file without the root attribute "
-                       "nmsim_version (not written by nmsim)");
+    throw RuntimeError(
+        "expected an nmsim result file, found an HDF5 file without the root attribute "
+        "nmsim_version (not written by nmsim)");
 
   const std::string status = string_attr(root, "status");
   if (!status.empty()) {
@@ -276,8 +295,7 @@ std::string describe(const std::string& path) {
           continue;
         }
         for (const auto& var : h5::list(root, p)) {
-          if (h5::exists(root, p + "/" + var + "/data"))
-            out += describe_report(root, pop + "/" + var, p + "/" + var);
+          if (h5::exists(root, p + "/" + var + "/data")) out += describe_report(root, pop + "/" + var, p + "/" + var);
         }
       } catch (const RuntimeError& e) {
         out += fmt::format("  {}: unreadable ({})\n", pop, e.what());
@@ -311,6 +329,14 @@ std::string describe(const std::string& path) {
       out += describe_trials(root);
     } catch (const RuntimeError& e) {
       out += fmt::format("trials: unreadable ({})\n", e.what());
+    }
+  }
+
+  if (h5::exists(root, "summary") && h5::object_type(root, "summary") == H5O_TYPE_GROUP) {
+    try {
+      out += describe_summary(root);
+    } catch (const RuntimeError& e) {
+      out += fmt::format("summary: unreadable ({})\n", e.what());
     }
   }
 

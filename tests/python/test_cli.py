@@ -219,6 +219,12 @@ def main():
     r = run("info", os.path.join(tmp, "t1.h5"))
     check(r.returncode == 0 and "complete" in r.stdout and "exc" in r.stdout and "izh/u" in r.stdout,
           "info lists status, spikes and reports")
+    with h5py.File(os.path.join(tmp, "t1.h5"), "r") as f:
+        s = f["summary"].attrs
+        events = int(s["synaptic_events"])
+        sim_ms = float(s["simulated_time"])
+    check(f"summary: simulated {sim_ms:g} ms in " in r.stdout and f"{events} synaptic events" in r.stdout,
+          "info prints /summary (simulated time, wall time, synaptic events)")
 
     # SIGINT stops at a window boundary, keeps everything written: status interrupted, exit 130.
     out = os.path.join(tmp, "int.h5")
