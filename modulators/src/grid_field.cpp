@@ -453,6 +453,16 @@ NMSIM_STENCIL_CLONES void stencil_run(const double* __restrict c, const double* 
   for (; i + 1 < n; ++i) voxel(i);
 }
 
+// Kinetics::step_series on a row, piece by piece (the same operations in the same order per voxel,
+// so the same bits as step_series; each loop vectorises).
+NMSIM_STENCIL_CLONES void series_row(double* __restrict o, std::size_t n, const Kinetics& kin) {
+  const double a = kin.half_a(), b = kin.half_b();
+  for (std::size_t i = 0; i < n; ++i) o[i] = a * o[i] + b;
+  for (int p = 0; p < kin.series_pieces(); ++p)
+    for (std::size_t i = 0; i < n; ++i) o[i] = kin.mm_taylor(o[i]);
+  for (std::size_t i = 0; i < n; ++i) o[i] = a * o[i] + b;
+}
+
 }  // namespace
 
 void GridField::sweep(const double* in, double* out, bool sums) {
@@ -465,7 +475,13 @@ void GridField::sweep(const double* in, double* out, bool sums) {
   const auto& B = p_.boundary;
   const K xlo = B[0][0].kind, xhi = B[0][1].kind;
   const double xlo_v = B[0][0].value, xhi_v = B[0][1].value;
-  const Reaction reaction = !kin_.saturable() ? Reaction::linear : kin_.series() ? Reaction::series : Reaction::none;
+  // Fused into the stencil: the affine step, or a one-piece series. Several series pieces go row by
+  // row after the stencil (series_row: each piece a vectorised pass over the row in L1), the
+  // Lambert W step voxel by voxel.
+  const bool pieces = kin_.saturable() && kin_.series() && kin_.series_pieces() > 1;
+  const Reaction reaction = !kin_.saturable()          ? Reaction::linear
+                            : kin_.series() && !pieces ? Reaction::series
+                                                       : Reaction::none;
   const double ka = kin_.affine_a(), kb = kin_.affine_b();
   const Kinetics& kin = kin_;
   double* row_sum = row_sum_.data();
@@ -540,7 +556,9 @@ void GridField::sweep(const double* in, double* out, bool sums) {
       const double* zp = neighbour(2, 1, j, l, c);
       run(c, ym, yp, zm, zp, o, nx);
       row_ends(c, ym, yp, zm, zp, o);
-      if (reaction == Reaction::none)
+      if (pieces)
+        series_row(o, nx, kin);
+      else if (reaction == Reaction::none)
         for (std::size_t i = 0; i < nx; ++i) o[i] = kin.step(o[i]);
       if (sums) row_sum[l * ny + j] = row_total(o, nx);
     }

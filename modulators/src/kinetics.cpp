@@ -50,9 +50,14 @@ double Kinetics::production_for(const KineticsParams& p, double level) {
 void Kinetics::set_step(double h) {
   h_ = h;
   mm_h_ = h;
-  vmax_h_ = p_.vmax * h;
-  vk_h_ = p_.vmax * h * p_.km;
-  mm_series_ = saturable() && h > 0 && vmax_h_ / p_.km <= 2.5e-3;
+  // Series pieces: the fewest n with vmax (h / n) / km <= 2.5e-3, up to 64 (n = 1: s = h exactly).
+  const double x = p_.vmax * h / p_.km;
+  const double n = saturable() && h > 0 ? std::max(1.0, std::ceil(x / 2.5e-3 * (1 - 1e-12))) : 1.0;
+  mm_series_ = saturable() && h > 0 && n <= 64;
+  mm_pieces_ = mm_series_ ? static_cast<int>(n) : 1;
+  const double s = h / mm_pieces_;
+  vmax_h_ = p_.vmax * s;
+  vk_h_ = p_.vmax * s * p_.km;
   auto affine = [&](double s, double& a, double& b) {
     if (first_order()) {
       a = std::exp(-s / p_.tau);

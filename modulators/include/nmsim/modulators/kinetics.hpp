@@ -55,16 +55,25 @@ class Kinetics {
   double step(double c) const {
     if (!saturable()) return a_full_ * c + b_full_;
     const double u = a_half_ * c + b_half_;
-    return a_half_ * (mm_series_ ? mm_taylor(u) : mm(u, mm_h_)) + b_half_;
+    return a_half_ * (mm_series_ ? mm_series_steps(u) : mm(u, mm_h_)) + b_half_;
   }
   /// True when step() uses mm_taylor (no exp or log: vectorisable).
   bool series() const { return mm_series_; }
+  /// Number of series pieces of h/n per step (1 when vmax h / km <= 2.5e-3).
+  int series_pieces() const { return mm_pieces_; }
   /// step() when series() (or !saturable()): inline, branch-free.
-  double step_series(double c) const { return a_half_ * mm_taylor(a_half_ * c + b_half_) + b_half_; }
-  /// The saturable step over h by the 4th-order Taylor series of the exact solution: used when
-  /// x = vmax h / km <= 2.5e-3, where the remainder (< x^5 / 120 relative, 8e-16) is below
-  /// round-off, so it equals the Lambert W step to the last bits at a fraction of the cost (one
-  /// division, no exp or log). With a = vmax h km / (km + u)^2 = -h f'(u), q = h f(u) (< 0):
+  double step_series(double c) const { return a_half_ * mm_series_steps(a_half_ * c + b_half_) + b_half_; }
+  /// The saturable step over h as series_pieces() steps of mm_taylor over h / n each.
+  double mm_series_steps(double u) const {
+    for (int p = 0; p < mm_pieces_; ++p) u = mm_taylor(u);
+    return u;
+  }
+  /// The saturable step over one piece s = h / n by the 4th-order Taylor series of the exact
+  /// solution: n is the smallest integer with x = vmax s / km <= 2.5e-3, where the remainder
+  /// (< x^5 / 120 relative, 8e-16) is below round-off, so each piece equals the Lambert W step to
+  /// the last bits at a fraction of the cost (one division, no exp or log); used while n <= 64
+  /// (x <= 0.16 over h; e.g. dopamine at h = 1 ms: 8 pieces), beyond that the Lambert W step.
+  /// With a = vmax s km / (km + u)^2 = -s f'(u), q = s f(u) (< 0):
   ///   u + q - a q / 2 + (2 a q^2 / (km + u) + a^2 q) / 6 - (6 a q^3 / (km + u)^2 + 8 a^2 q^2 / (km + u) + a^3 q) / 24
   double mm_taylor(double u) const {
     const double inv = 1.0 / (p_.km + u);
@@ -76,6 +85,9 @@ class Kinetics {
   /// Affine full step only (valid when !saturable()): C <- a C + b.
   double affine_a() const { return a_full_; }
   double affine_b() const { return b_full_; }
+  /// Affine half step (the outer parts of the Strang splitting with a saturable term).
+  double half_a() const { return a_half_; }
+  double half_b() const { return b_half_; }
 
   /// Exact saturable decay over time t from c0 (uM), parameters of this object.
   double mm(double c0, double t) const { return mm_decay(c0, p_.vmax, p_.km, t); }
@@ -90,8 +102,9 @@ class Kinetics {
   double a_full_ = 1.0, b_full_ = 0.0;  // affine over h
   double a_half_ = 1.0, b_half_ = 0.0;  // affine over h/2
   double mm_h_ = 0.0;                   // h (saturable part)
-  bool mm_series_ = false;              // vmax h / km <= 2.5e-3: mm_taylor
-  double vmax_h_ = 0.0, vk_h_ = 0.0;    // vmax h, vmax h km
+  bool mm_series_ = false;              // n <= 64 pieces of h / n with vmax h / (n km) <= 2.5e-3
+  int mm_pieces_ = 1;                   // n
+  double vmax_h_ = 0.0, vk_h_ = 0.0;    // vmax s, vmax s km (s = h / n)
 };
 
 }  // namespace nmsim::modulators
