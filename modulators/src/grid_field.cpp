@@ -377,7 +377,11 @@ void GridField::advance(Step from, Step to) {
     for (const Position& pr : probes()) stencils_.push_back(p_.geometry.stencil(pr));
     cur_probe_.assign(np, 0.0);
   }
-  probe_pieces_.resize(static_cast<std::size_t>(to - from) * np);
+  // One row of probe pieces per field step of the window (the probe values are constant over a
+  // field step): with field.dt = m dt this writes m times fewer rows (10 100 probes, m = 10: 240 KB
+  // per field step instead of per engine step). probe_row(k) maps k to its field step's row.
+  row0_ = (from - start_) / m_;
+  probe_pieces_.resize(static_cast<std::size_t>((to - 1 - start_) / m_ - row0_ + 1) * np);
   for (Step k = from; k < to; ++k) {
     if (k == state_step_ && applied_ < k) {
       apply_deposits(k);
@@ -391,8 +395,10 @@ void GridField::advance(Step from, Step to) {
       }
     }
     mutable_piece(k) = {cur_mean_, 0.0, 0.0};
-    LevelPiece* row = probe_pieces_.data() + static_cast<std::size_t>(k - from) * np;
-    for (std::size_t q = 0; q < np; ++q) row[q] = {cur_probe_[q], 0.0, 0.0};
+    if (k == from || (k - start_) % m_ == 0) {
+      LevelPiece* row = probe_pieces_.data() + row_of(k) * np;
+      for (std::size_t q = 0; q < np; ++q) row[q] = {cur_probe_[q], 0.0, 0.0};
+    }
     if (k + 1 == state_step_ + m_) {
       step_field();
       state_step_ += m_;

@@ -57,14 +57,14 @@ struct GridReleaseSource {
 
 struct GridFieldParams {
   GridGeometry geometry;
-  double diffusion = 0.763;      // [um^2/ms] >= 0, free diffusion coefficient D
-  double tortuosity = 1.6;       // [1] >= 1, lambda (D* = D / lambda^2)
-  double volume_fraction = 0.2;  // [1] in (0, 1], alpha
-  KineticsParams kinetics;       // uptake, breakdown, production (kinetics.hpp)
-  double initial = -1.0;         // [uM] uniform C(0) >= 0; < 0: the kinetics' steady state
+  double diffusion = 0.763;                               // [um^2/ms] >= 0, free diffusion coefficient D
+  double tortuosity = 1.6;                                // [1] >= 1, lambda (D* = D / lambda^2)
+  double volume_fraction = 0.2;                           // [1] in (0, 1], alpha
+  KineticsParams kinetics;                                // uptake, breakdown, production (kinetics.hpp)
+  double initial = -1.0;                                  // [uM] uniform C(0) >= 0; < 0: the kinetics' steady state
   std::array<std::array<GridBoundary, 2>, 3> boundary{};  // [axis][low face, high face]
-  double field_dt = 0.0;         // [ms] >= 0; 0: dt; a multiple m dt, or dt / n (n sub-steps at least)
-  int threads = 0;               // [1] >= 0, OpenMP threads of the field loops; 0: the simulation's
+  double field_dt = 0.0;  // [ms] >= 0; 0: dt; a multiple m dt, or dt / n (n sub-steps at least)
+  int threads = 0;        // [1] >= 0, OpenMP threads of the field loops; 0: the simulation's
   std::vector<GridReleaseSource> release;
 };
 
@@ -86,11 +86,9 @@ class GridField : public Modulator {
   /// Large grids parallelise their sweeps: the engine advances them outside its own region.
   bool parallel_advance() const override { return threads_ > 1 && p_.geometry.size() >= 16384; }
   const LevelPiece& probe_piece(Step k, std::size_t probe) const override {
-    return probe_pieces_[static_cast<std::size_t>(k - window_begin()) * probes().size() + probe];
+    return probe_pieces_[row_of(k) * probes().size() + probe];
   }
-  const LevelPiece* probe_row(Step k) const override {
-    return probe_pieces_.data() + static_cast<std::size_t>(k - window_begin()) * probes().size();
-  }
+  const LevelPiece* probe_row(Step k) const override { return probe_pieces_.data() + row_of(k) * probes().size(); }
 
   /// Without a Simulation (tests, programs; prepare() calls it): engine dt (ms), seed, the first
   /// step, threads (>= 1). Resets the field to its initial state.
@@ -140,22 +138,27 @@ class GridField : public Modulator {
   double dt_ = 0.1;
   std::uint64_t seed_ = 1;
   int threads_ = 1;
-  Step m_ = 1;           // engine steps per field step
-  int n_sub_ = 1;        // sub-steps per field step
-  double h_sub_ = 0.1;   // ms
+  Step m_ = 1;                              // engine steps per field step
+  int n_sub_ = 1;                           // sub-steps per field step
+  double h_sub_ = 0.1;                      // ms
   std::array<double, 3> r_{0.0, 0.0, 0.0};  // D* h / h_a^2 per axis
   std::vector<double> c_, tmp_;
   std::array<std::array<std::vector<double>, 2>, 3> ghost_;  // fixed-boundary rows [axis][side]
   std::vector<double> row_sum_;
-  double sum_ = 0.0;      // sum of c_ (grid sum of the last sweep + deposits since, fixed order)
-  Step start_ = 0;        // first block boundary
-  Step state_step_ = 0;   // c_ is the state at t_{state_step_}
-  Step applied_ = -1;     // last block boundary whose deposits were applied
-  Step next_ = 0;         // first step not yet advanced
+  double sum_ = 0.0;     // sum of c_ (grid sum of the last sweep + deposits since, fixed order)
+  Step start_ = 0;       // first block boundary
+  Step state_step_ = 0;  // c_ is the state at t_{state_step_}
+  Step applied_ = -1;    // last block boundary whose deposits were applied
+  Step next_ = 0;        // first step not yet advanced
   double cur_mean_ = 0.0;
   std::vector<double> cur_probe_;
   std::vector<GridGeometry::Stencil> stencils_;
-  std::vector<LevelPiece> probe_pieces_;
+  std::vector<LevelPiece> probe_pieces_;  // one row per field step of the window
+  Step row0_ = 0;                         // field step index of the window's first row
+  /// Row of probe_pieces_ of engine step k (its field step within the window).
+  std::size_t row_of(Step k) const {
+    return static_cast<std::size_t>(m_ == 1 ? k - window_begin() : (k - start_) / m_ - row0_);
+  }
   struct Source {
     std::uint32_t population;
     Step delay;
