@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "finite_check.hpp"
+#include "team_barrier.hpp"
 
 namespace nmsim {
 
@@ -29,7 +30,8 @@ Simulation::Simulation(SimulationOptions options) : options_(options) {
 Simulation::~Simulation() = default;
 
 Population& Simulation::add(std::unique_ptr<Population> population) {
-  if (prepared_) throw ConfigError({}, "population." + population->name(), "cannot add a population after the first run");
+  if (prepared_)
+    throw ConfigError({}, "population." + population->name(), "cannot add a population after the first run");
   if (has_population(population->name()))
     throw ConfigError({}, "population." + population->name() + ".name", "a population of this name exists already");
   // InputView holds kMaxPorts port pointers: more ports would be written past its end.
@@ -108,8 +110,7 @@ Projection& Simulation::connect(ProjectionSpec spec) {
     if (!(steps >= 1 - 1e-9))
       throw ConfigError({}, key + ".delay", fmt::format("expected a delay >= dt = {} ms, found {} ms", dt, d));
     if (std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
-      throw ConfigError({}, key + ".delay",
-                        fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, d));
+      throw ConfigError({}, key + ".delay", fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, d));
   };
   if (spec.delay.is_constant())
     check_delay(spec.delay.a);
@@ -129,16 +130,16 @@ Projection& Simulation::connect(ProjectionSpec spec) {
       break;
     case ConnectSpec::Rule::fixed_indegree:
       if (!c.allow_multapses && c.k > avail_src)
-        throw ConfigError({}, key + ".connect.k",
-                          fmt::format("expected k <= {} (distinct sources available without multapses), found {}",
-                                      avail_src, c.k));
+        throw ConfigError(
+            {}, key + ".connect.k",
+            fmt::format("expected k <= {} (distinct sources available without multapses), found {}", avail_src, c.k));
       if (c.k > 0 && avail_src == 0) throw ConfigError({}, key + ".connect.k", "no source neuron to draw from");
       break;
     case ConnectSpec::Rule::fixed_outdegree:
       if (!c.allow_multapses && c.k > avail_tgt)
-        throw ConfigError({}, key + ".connect.k",
-                          fmt::format("expected k <= {} (distinct targets available without multapses), found {}",
-                                      avail_tgt, c.k));
+        throw ConfigError(
+            {}, key + ".connect.k",
+            fmt::format("expected k <= {} (distinct targets available without multapses), found {}", avail_tgt, c.k));
       if (c.k > 0 && avail_tgt == 0) throw ConfigError({}, key + ".connect.k", "no target neuron to draw from");
       break;
     case ConnectSpec::Rule::one_to_one:
@@ -149,21 +150,24 @@ Projection& Simulation::connect(ProjectionSpec spec) {
     case ConnectSpec::Rule::pairs:
       for (const auto& [s, t] : c.pairs)
         if (s >= src.size() || t >= tgt.size())
-          throw ConfigError({}, key + ".connect.pairs",
-                            fmt::format("pair ({}, {}) is out of range: sizes are {} and {}", s, t, src.size(),
-                                        tgt.size()));
+          throw ConfigError(
+              {}, key + ".connect.pairs",
+              fmt::format("pair ({}, {}) is out of range: sizes are {} and {}", s, t, src.size(), tgt.size()));
       if (!c.pair_weights.empty() && c.pair_weights.size() != c.pairs.size())
-        throw ConfigError({}, key + ".connect.weights",
-                          fmt::format("expected {} weights (one per pair), found {}", c.pairs.size(), c.pair_weights.size()));
+        throw ConfigError(
+            {}, key + ".connect.weights",
+            fmt::format("expected {} weights (one per pair), found {}", c.pairs.size(), c.pair_weights.size()));
       if (!c.pair_delays.empty() && c.pair_delays.size() != c.pairs.size())
-        throw ConfigError({}, key + ".connect.delays",
-                          fmt::format("expected {} delays (one per pair), found {}", c.pairs.size(), c.pair_delays.size()));
+        throw ConfigError(
+            {}, key + ".connect.delays",
+            fmt::format("expected {} delays (one per pair), found {}", c.pairs.size(), c.pair_delays.size()));
       for (double d : c.pair_delays) check_delay(d);
       if (ports[port].nonnegative_weights)
         for (double w : c.pair_weights)
           if (w < 0) throw ConfigError({}, key + ".connect.weights", fmt::format("expected weights >= 0, found {}", w));
       break;
-    case ConnectSpec::Rule::all_to_all: break;
+    case ConnectSpec::Rule::all_to_all:
+      break;
   }
   if (spec.plasticity) {
     auto model = spec.plasticity;
@@ -198,8 +202,9 @@ ModulationMap& Simulation::add_modulation(ModulationMap map, const std::string& 
   const auto first = target.find('.');
   const auto last = target.rfind('.');
   if (first == std::string::npos || first == last)
-    throw ConfigError({}, key + ".target",
-                      fmt::format("expected \"population.<name>.<aspect>\" or \"projection.<name>.<aspect>\", found \"{}\"", target));
+    throw ConfigError(
+        {}, key + ".target",
+        fmt::format("expected \"population.<name>.<aspect>\" or \"projection.<name>.<aspect>\", found \"{}\"", target));
   const std::string kind = target.substr(0, first), name = target.substr(first + 1, last - first - 1),
                     aspect = target.substr(last + 1);
   Population* probed = nullptr;  // whose neurons' positions spatial terms are read at
@@ -217,20 +222,24 @@ ModulationMap& Simulation::add_modulation(ModulationMap map, const std::string& 
                                  : aspect == "adaptation" ? &g.adaptation
                                                           : nullptr;
     if (!slot)
-      throw ConfigError({}, key + ".target",
-                        fmt::format("expected a population aspect gain, v_th, i_bias or adaptation, found \"{}\"", aspect));
+      throw ConfigError(
+          {}, key + ".target",
+          fmt::format("expected a population aspect gain, v_th, i_bias or adaptation, found \"{}\"", aspect));
     if (aspect == "v_th" && !pop.has_threshold())
       throw ConfigError({}, key + ".target", fmt::format("model {} has no threshold to shift", pop.model()));
     if (aspect == "adaptation" && !pop.has_adaptation())
       throw ConfigError({}, key + ".target", fmt::format("model {} has no spike-triggered adaptation", pop.model()));
-    if (*slot) throw ConfigError({}, key + ".target", fmt::format("{} is modulated already: put all terms in one [[modulation]]", target));
+    if (*slot)
+      throw ConfigError({}, key + ".target",
+                        fmt::format("{} is modulated already: put all terms in one [[modulation]]", target));
     *slot = m;
     probed = &pop;
   } else if (kind == "projection") {
     Projection* proj = nullptr;
     for (auto& p : projections_)
       if (p->name() == name) proj = p.get();
-    if (!proj) throw ConfigError({}, key + ".target", fmt::format("expected the name of a projection, found \"{}\"", name));
+    if (!proj)
+      throw ConfigError({}, key + ".target", fmt::format("expected the name of a projection, found \"{}\"", name));
     if (!proj->modulate(aspect, m))
       throw ConfigError({}, key + ".target",
                         fmt::format("projection {} has no modulable aspect \"{}\" (gain; learning_rate, third_factor, "
@@ -238,21 +247,23 @@ ModulationMap& Simulation::add_modulation(ModulationMap map, const std::string& 
                                     name, aspect));
     probed = &proj->target();
   } else {
-    throw ConfigError({}, key + ".target", fmt::format("expected a target starting with population. or projection., found \"{}\"", target));
+    throw ConfigError({}, key + ".target",
+                      fmt::format("expected a target starting with population. or projection., found \"{}\"", target));
   }
   for (auto& term : m->terms()) {
     if (!term.modulator->spatial()) continue;
     if (probed->positions().empty())
       throw ConfigError({}, key + ".terms",
-                        fmt::format("modulator {} is a spatial field: population {} needs positions", term.modulator->name(),
-                                    probed->name()));
+                        fmt::format("modulator {} is a spatial field: population {} needs positions",
+                                    term.modulator->name(), probed->name()));
     for (std::size_t i = 0; i < probed->positions().size(); ++i) {
       const Position& x = probed->positions()[i];
       if (!term.modulator->covers(x))
-        throw ConfigError({}, key + ".terms",
-                          fmt::format("expected the grid of modulator {} to cover the neurons that read it, found neuron "
-                                      "{} of population {} at ({}, {}, {}) um outside it",
-                                      term.modulator->name(), i, probed->name(), x[0], x[1], x[2]));
+        throw ConfigError(
+            {}, key + ".terms",
+            fmt::format("expected the grid of modulator {} to cover the neurons that read it, found neuron "
+                        "{} of population {} at ({}, {}, {}) um outside it",
+                        term.modulator->name(), i, probed->name(), x[0], x[1], x[2]));
     }
     term.probe.clear();
     for (const auto& p : probed->positions()) term.probe.push_back(term.modulator->add_probe(p));
@@ -347,9 +358,10 @@ void Simulation::prepare() {
 void Simulation::run(double duration) {
   const double steps = duration / options_.dt;
   if (!(steps >= 0) || steps > 1e15 || std::fabs(steps - std::round(steps)) > 1e-6 * std::max(1.0, steps))
-    throw ConfigError({}, "simulation.duration",
-                      fmt::format("expected a duration >= 0 that is a multiple of dt = {} ms (at most 1e15 steps), found {} ms",
-                                  options_.dt, duration));
+    throw ConfigError(
+        {}, "simulation.duration",
+        fmt::format("expected a duration >= 0 that is a multiple of dt = {} ms (at most 1e15 steps), found {} ms",
+                    options_.dt, duration));
   run_steps(static_cast<Step>(std::llround(steps)));
 }
 
@@ -440,6 +452,7 @@ void Simulation::run_lean(Step end) {
   std::exception_ptr error;
   bool stop_flag[2] = {false, false};
   detail::FiniteCheck finite(populations_, threads_);
+  detail::TeamBarrier team(threads_);
   try {
     for (Observer* o : observers_) o->begin_window(now_, std::min<Step>(now_ + min_delay_, end));
   } catch (...) {
@@ -476,7 +489,7 @@ void Simulation::run_lean(Step end) {
         }
       }
       finite.scan(tid, my_range, parity);
-#pragma omp barrier
+      team.arrive_and_wait();
       const bool halt = stop_flag[parity ^ 1];  // written by thread 0 in the window before
       merged.clear();
       for (auto& s : sinks[parity]) merge_spikes(merged, merge_scratch, s.spikes());
@@ -518,6 +531,7 @@ void Simulation::run_window_loop(Step end) {
   std::exception_ptr error;
   bool stop = false;
   detail::FiniteCheck finite(populations_, threads_);
+  detail::TeamBarrier team(threads_);
   std::vector<Observer*> samplers;
   for (Observer* o : observers_)
     if (o->samples()) samplers.push_back(o);
@@ -556,84 +570,84 @@ void Simulation::run_window_loop(Step end) {
 
   while (true) {
 #pragma omp parallel num_threads(threads_)
-  {
-    const int tid = omp_get_thread_num();
-    SpikeSink& sink = sinks[static_cast<std::size_t>(tid)];
-    std::vector<Range> my_range(populations_.size());
-    for (const auto& p : populations_) my_range[p->index()] = owned(p->index(), tid);
-    Step w0 = now_;
-    while (w0 < chunk_end && !stop) {
-      const Step w1 = std::min<Step>(w0 + min_delay_, end);
-      for (Projection* p : plastic) p->begin_window(tid, w0, w1);
-      for (Step k = w0; k < w1; ++k) {
-        for (auto& s : stimuli_) s->apply(k, my_range[s->target().index()]);
-        for (auto& pop : populations_) {
-          const Range r = my_range[pop->index()];
-          const auto& into = plastic_into[pop->index()];
-          for (Projection* p : into) p->before_update(tid, k);
-          if (r.size() == 0) continue;
-          const std::size_t first_spike = sink.spikes().size();
-          InputBuffers& buf = pop->inputs();
-          const auto& kinds = port_kinds[pop->index()].kind;
-          InputView in;
-          for (std::size_t q = 0; q < kinds.size(); ++q)
-            in.port[q] = buf.slot(q, kinds[q] == PortKind::jump ? k + 1 : k);
-          in.i_ext = buf.i_ext();
-          PopulationGating& g = gating_[pop->index()];
-          if (g.gain || g.i_bias || g.v_th || g.adaptation) apply_gating(g, k, r, kinds.size(), in);
-          pop->update(UpdateContext{k, options_.dt, options_.seed}, r, in, sink);
-          if (!into.empty()) {
-            const std::span<const Spike> fired(sink.spikes().data() + first_spike, sink.spikes().size() - first_spike);
-            for (Projection* p : into) p->after_update(tid, k, fired);
+    {
+      const int tid = omp_get_thread_num();
+      SpikeSink& sink = sinks[static_cast<std::size_t>(tid)];
+      std::vector<Range> my_range(populations_.size());
+      for (const auto& p : populations_) my_range[p->index()] = owned(p->index(), tid);
+      Step w0 = now_;
+      while (w0 < chunk_end && !stop) {
+        const Step w1 = std::min<Step>(w0 + min_delay_, end);
+        for (Projection* p : plastic) p->begin_window(tid, w0, w1);
+        for (Step k = w0; k < w1; ++k) {
+          for (auto& s : stimuli_) s->apply(k, my_range[s->target().index()]);
+          for (auto& pop : populations_) {
+            const Range r = my_range[pop->index()];
+            const auto& into = plastic_into[pop->index()];
+            for (Projection* p : into) p->before_update(tid, k);
+            if (r.size() == 0) continue;
+            const std::size_t first_spike = sink.spikes().size();
+            InputBuffers& buf = pop->inputs();
+            const auto& kinds = port_kinds[pop->index()].kind;
+            InputView in;
+            for (std::size_t q = 0; q < kinds.size(); ++q)
+              in.port[q] = buf.slot(q, kinds[q] == PortKind::jump ? k + 1 : k);
+            in.i_ext = buf.i_ext();
+            PopulationGating& g = gating_[pop->index()];
+            if (g.gain || g.i_bias || g.v_th || g.adaptation) apply_gating(g, k, r, kinds.size(), in);
+            pop->update(UpdateContext{k, options_.dt, options_.seed}, r, in, sink);
+            if (!into.empty()) {
+              const std::span<const Spike> fired(sink.spikes().data() + first_spike,
+                                                 sink.spikes().size() - first_spike);
+              for (Projection* p : into) p->after_update(tid, k, fired);
+            }
+            for (std::size_t q = 0; q < kinds.size(); ++q)
+              std::fill(const_cast<double*>(in.port[q]) + r.begin, const_cast<double*>(in.port[q]) + r.end, 0.0);
+            std::fill(buf.i_ext() + r.begin, buf.i_ext() + r.end, 0.0);
           }
-          for (std::size_t q = 0; q < kinds.size(); ++q)
-            std::fill(const_cast<double*>(in.port[q]) + r.begin, const_cast<double*>(in.port[q]) + r.end, 0.0);
-          std::fill(buf.i_ext() + r.begin, buf.i_ext() + r.end, 0.0);
+          for (Observer* o : samplers) o->sample(k, tid);
         }
-        for (Observer* o : samplers) o->sample(k, tid);
+        finite.scan(tid, my_range);
+        // The last thread to arrive does the window's serial work, then releases the others.
+        team.arrive_and_wait([&] {
+          // Each thread's spikes are already in (step, population, neuron) order: merge them.
+          merged.clear();
+          for (auto& s : sinks) {
+            merge_spikes(merged, merge_scratch, s.spikes());
+            s.spikes().clear();
+          }
+          for (const Spike& s : merged) {
+            ++spike_counts_[s.population][s.neuron];
+            synaptic_events_ += out_degree_[s.population][s.neuron];
+          }
+          total_spikes_ += merged.size();
+          now_ = w1;
+          try {
+            finite.raise_if_bad(w0, w1, options_.dt);
+            for (auto& m : modulators_) m->on_spikes(merged);
+            for (Observer* o : observers_) o->on_spikes(merged);
+            for (Observer* o : observers_) o->end_window(w1);
+          } catch (...) {
+            error = std::current_exception();
+          }
+          stop = error != nullptr || stop_requested_ != 0;
+          // The next window begins here, in the same serial section: one synchronisation per window.
+          for (auto& p : projections_) p->end_window(w1);
+          if (!stop && w1 < chunk_end) begin_window(w1, std::min<Step>(w1 + min_delay_, end));
+        });
+        // Deliver one emission step at a time: each target then receives its inputs in the order
+        // (step, projection, source neuron, synapse), which does not depend on where the window
+        // boundaries fall. Delivering the whole window per projection made the order
+        // (window, projection, ...), so run(a) + run(b) could sum inputs of two projections into
+        // one port in another order than run(a + b), and differ in the last bits.
+        for (std::size_t lo = 0, hi = 0; lo < merged.size(); lo = hi) {
+          while (hi < merged.size() && merged[hi].step == merged[lo].step) ++hi;
+          const std::span<const Spike> step_spikes(merged.data() + lo, hi - lo);
+          for (auto& p : projections_) p->deliver(tid, step_spikes);
+        }
+        w0 = w1;
       }
-      finite.scan(tid, my_range);
-#pragma omp barrier
-#pragma omp single
-      {
-        // Each thread's spikes are already in (step, population, neuron) order: merge them.
-        merged.clear();
-        for (auto& s : sinks) {
-          merge_spikes(merged, merge_scratch, s.spikes());
-          s.spikes().clear();
-        }
-        for (const Spike& s : merged) {
-          ++spike_counts_[s.population][s.neuron];
-          synaptic_events_ += out_degree_[s.population][s.neuron];
-        }
-        total_spikes_ += merged.size();
-        now_ = w1;
-        try {
-          finite.raise_if_bad(w0, w1, options_.dt);
-          for (auto& m : modulators_) m->on_spikes(merged);
-          for (Observer* o : observers_) o->on_spikes(merged);
-          for (Observer* o : observers_) o->end_window(w1);
-        } catch (...) {
-          error = std::current_exception();
-        }
-        stop = error != nullptr || stop_requested_ != 0;
-        // The next window begins here, in the same single section: one barrier less per window.
-        for (auto& p : projections_) p->end_window(w1);
-        if (!stop && w1 < chunk_end) begin_window(w1, std::min<Step>(w1 + min_delay_, end));
-      }
-      // Deliver one emission step at a time: each target then receives its inputs in the order
-      // (step, projection, source neuron, synapse), which does not depend on where the window
-      // boundaries fall. Delivering the whole window per projection made the order
-      // (window, projection, ...), so run(a) + run(b) could sum inputs of two projections into
-      // one port in another order than run(a + b), and differ in the last bits.
-      for (std::size_t lo = 0, hi = 0; lo < merged.size(); lo = hi) {
-        while (hi < merged.size() && merged[hi].step == merged[lo].step) ++hi;
-        const std::span<const Spike> step_spikes(merged.data() + lo, hi - lo);
-        for (auto& p : projections_) p->deliver(tid, step_spikes);
-      }
-      w0 = w1;
     }
-  }
     if (stop || now_ >= end) break;
     chunk_end = std::min<Step>(now_ + min_delay_, end);
     begin_window(now_, chunk_end);
