@@ -5,10 +5,10 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <boost/numeric/odeint/stepper/euler.hpp>
 #include <boost/numeric/odeint/stepper/runge_kutta4.hpp>
 #include <boost/range/iterator_range.hpp>
-#include <fmt/format.h>
 
 #include "nmsim/core/registry.hpp"
 
@@ -21,13 +21,13 @@ struct Preset {
 };
 // Izhikevich (2003), Fig. 2 and its caption.
 constexpr Preset kPresets[] = {
-    {"RS", 0.02, 0.2, -65.0, 8.0},     // regular spiking (excitatory)
-    {"IB", 0.02, 0.2, -55.0, 4.0},     // intrinsically bursting
-    {"CH", 0.02, 0.2, -50.0, 2.0},     // chattering
-    {"FS", 0.1, 0.2, -65.0, 2.0},      // fast spiking (inhibitory)
-    {"LTS", 0.02, 0.25, -65.0, 2.0},   // low-threshold spiking
-    {"TC", 0.02, 0.25, -65.0, 0.05},   // thalamo-cortical
-    {"RZ", 0.1, 0.26, -65.0, 2.0},     // resonator
+    {"RS", 0.02, 0.2, -65.0, 8.0},    // regular spiking (excitatory)
+    {"IB", 0.02, 0.2, -55.0, 4.0},    // intrinsically bursting
+    {"CH", 0.02, 0.2, -50.0, 2.0},    // chattering
+    {"FS", 0.1, 0.2, -65.0, 2.0},     // fast spiking (inhibitory)
+    {"LTS", 0.02, 0.25, -65.0, 2.0},  // low-threshold spiking
+    {"TC", 0.02, 0.25, -65.0, 0.05},  // thalamo-cortical
+    {"RZ", 0.1, 0.26, -65.0, 2.0},    // resonator
 };
 }  // namespace
 
@@ -118,8 +118,9 @@ std::vector<std::string> Izhikevich::variables() const { return {"v", "u"}; }
 VarView Izhikevich::variable(std::string_view name) const {
   if (name == "v") return {x_.data(), 2, "mV"};
   if (name == "u") return {x_.data() + 1, 2, "pA"};
-  throw ConfigError({}, "variable", fmt::format("model izhikevich has no state variable \"{}\" (it has: {})", name,
-                                                fmt::join(variables(), ", ")));
+  throw ConfigError(
+      {}, "variable",
+      fmt::format("model izhikevich has no state variable \"{}\" (it has: {})", name, fmt::join(variables(), ", ")));
 }
 
 void Izhikevich::prepare(double dt, std::uint64_t seed) {
@@ -174,8 +175,7 @@ struct IzhRhs {
 // (the threshold test is a separate pass).
 NMSIM_FP_CLONES void step_izhikevich2003(double* __restrict x, const double* __restrict ext,
                                          const double* __restrict w_ex, const double* __restrict w_in,
-                                         std::size_t begin, std::size_t end, double a, double b, double i_e,
-                                         double h) {
+                                         std::size_t begin, std::size_t end, double a, double b, double i_e, double h) {
   const double half = 0.5 * h;
   for (std::size_t i = begin; i < end; ++i) {
     const double cur = i_e + ext[i] + w_ex[i] + w_in[i];
@@ -186,6 +186,13 @@ NMSIM_FP_CLONES void step_izhikevich2003(double* __restrict x, const double* __r
     x[2 * i] = v;
     x[2 * i + 1] = u + h * a * (b * v - u);
   }
+}
+
+// Whether v >= v_peak (or v is NaN) for any of 16 interleaved (v, u) pairs from x.
+inline bool any_at_or_above(const double* __restrict x, double v_peak) {
+  int n = 0;
+  for (std::size_t j = 0; j < 16; ++j) n += !(x[2 * j] < v_peak);
+  return n != 0;
 }
 }  // namespace
 
@@ -221,11 +228,18 @@ void Izhikevich::update(const UpdateContext& ctx, Range r, const InputView& in, 
   const double v_peak = p_.v_peak, c = p_.c, d = p_.d;
   const double* const adapt = in.adaptation;  // modulated factor on d, or null
   const std::uint32_t pop = index();
-  for (std::size_t i = r.begin; i < r.end; ++i) {
-    if (!(x[2 * i] < v_peak)) {  // also catches a v that blew up to inf/NaN
-      x[2 * i] = c;
-      x[2 * i + 1] += adapt ? d * adapt[i] : d;
-      out.push(ctx.step, pop, static_cast<NeuronIndex>(i));
+  // Spikes are rare: test 16 neurons at a time without a branch (vectorised), then look at the
+  // neurons of a block only if one of them fired. The neuron-by-neuron loop was 8 % of a run.
+  constexpr std::size_t kBlock = 16;
+  for (std::size_t i0 = r.begin; i0 < r.end; i0 += kBlock) {
+    const std::size_t i1 = std::min(i0 + kBlock, r.end);
+    if (i1 - i0 == kBlock && !any_at_or_above(x + 2 * i0, v_peak)) continue;
+    for (std::size_t i = i0; i < i1; ++i) {
+      if (!(x[2 * i] < v_peak)) {  // also catches a v that blew up to inf/NaN
+        x[2 * i] = c;
+        x[2 * i + 1] += adapt ? d * adapt[i] : d;
+        out.push(ctx.step, pop, static_cast<NeuronIndex>(i));
+      }
     }
   }
 }
@@ -239,8 +253,6 @@ void Izhikevich::save_state(StateWriter& w) const {
   w.write("vu", x_);  // interleaved v0, u0, v1, u1, ... (u includes the adaptation jumps)
 }
 
-void Izhikevich::restore_state(const StateReader& r) {
-  r.read_into("vu", x_);
-}
+void Izhikevich::restore_state(const StateReader& r) { r.read_into("vu", x_); }
 
 }  // namespace nmsim::models
