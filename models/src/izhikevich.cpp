@@ -163,9 +163,9 @@ struct IzhRhs {
 };
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-// AVX2 without FMA (the build uses -ffp-contract=off anyway): the same IEEE operations in the same
-// order as the baseline code, so every machine computes the same bits.
-#define NMSIM_FP_CLONES __attribute__((target_clones("avx2", "default")))
+// AVX-512 and AVX2 without FMA (the build uses -ffp-contract=off anyway): the same IEEE operations
+// in the same order as the baseline code, so every machine computes the same bits.
+#define NMSIM_FP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NMSIM_FP_CLONES
 #endif
