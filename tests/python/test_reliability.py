@@ -226,28 +226,35 @@ def main():
     check(rows == int(round(simulated / 0.1)) + 1, f"SIGTERM: every step up to the stop is in the file ({rows} rows)")
     check("status: interrupted" in stdout, "SIGTERM: the summary says interrupted")
 
-    # SIGKILL of a real run between two write bursts (flush_interval 1000 ms): wait until the file
-    # has grown past its first periodic flush and stopped changing, then kill at a random moment
-    # of the next 0.15 s. Every file must open with h5py, say "running" and be consistent up to
+    # SIGKILL of a real run between two write bursts: watch the file grow burst by burst, learn the
+    # wall-clock period between bursts from the first ones (it depends on the machine's speed, so a
+    # fixed wait would fall inside a burst on a fast machine), then kill at a random moment early in
+    # a quiet gap. Every file must open with h5py, say "running" and be consistent up to
     # simulated_time. This is the documented guarantee; a kill inside a burst can damage what that
-    # burst wrote (docs/reliability.md), so the kills aim between bursts, not at them.
+    # burst wrote (docs/reliability.md), so the kills aim between bursts, not at them. The run is far
+    # longer than the test so that it never completes before the kill.
+    kill_cfg = os.path.join(tmp, "kill.toml")
+    with open(kill_cfg, "w") as f:
+        f.write(BIG.replace("interval = 0.1", "interval = 5.0"))
     rng = np.random.default_rng(7)
+    quiet = 0.15  # s without growth: a burst has ended (a burst pauses for up to ~60 ms inside)
     for trial in range(4):
         out = os.path.join(tmp, f"kill{trial}.h5")
-        p = subprocess.Popen([BIN, "run", cfg, "-o", out, "--quiet", "--duration", "1000000", "--set",
-                              "output.flush_interval=1000.0"])
-        first, t_end = None, time.time() + 120
+        p = subprocess.Popen([BIN, "run", kill_cfg, "-o", out, "--quiet", "--duration", "100000000", "--set",
+                              "output.flush_interval=50000.0"])
+        starts, last_growth, last_size, t_end = [], None, 0, time.time() + 120
         while time.time() < t_end:
-            time.sleep(0.02)
+            time.sleep(0.01)
+            now = time.time()
             size = os.path.getsize(out) if os.path.exists(out) else 0
-            if first is None and size > 0:
-                time.sleep(0.2)
-                first = os.path.getsize(out)
-            elif first is not None and size > first:
-                time.sleep(0.1)
-                if os.path.getsize(out) == size:
-                    break
-        time.sleep(float(rng.uniform(0.0, 0.15)))
+            if size != last_size:
+                if last_growth is not None and now - last_growth > quiet:
+                    starts.append(now)
+                last_growth, last_size = now, size
+            elif len(starts) >= 2 and now - last_growth > quiet:
+                period = min(b - a for a, b in zip(starts, starts[1:]))
+                time.sleep(float(rng.uniform(0.0, period / 4)))
+                break
         p.kill()
         p.wait()
         try:
@@ -256,7 +263,7 @@ def main():
                 simulated = float(f.attrs["simulated_time"])
                 rows = f["report/exc/v/data"].shape[0]
                 t = f["spikes/exc/timestamps"][...]
-            ok = status == "running" and simulated >= 1000.0 and rows == int(round(simulated / 0.1)) + 1 and \
+            ok = status == "running" and simulated >= 100000.0 and rows == int(round(simulated / 5.0)) + 1 and \
                 (len(t) == 0 or t.max() <= simulated + 1e-9)
             check(ok, f"SIGKILL #{trial}: the file opens, status running, consistent up to {simulated} ms "
                       f"({rows} rows, {len(t)} spikes)")

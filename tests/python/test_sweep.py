@@ -244,10 +244,11 @@ def check_bad_arguments(tmp, cfg):
 
 def check_interrupt(tmp, cfg):
     out = os.path.join(tmp, "int")
-    args = ["--set", "simulation.duration=15000", "--grid", "stimulus.drive.rate=6000,7000,8000", "--jobs", "2",
+    args = ["--set", "simulation.duration=200000", "--grid", "stimulus.drive.rate=6000,7000,8000", "--jobs", "2",
             "-o", out]
     p = subprocess.Popen([BIN, "sweep", cfg, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Wait until both first runs have their files, then interrupt.
+    # Wait until both first runs have their files, then interrupt: each run lasts ~4 s of wall time
+    # on a fast machine, far longer than the 0.3 s wait, so both are still running.
     deadline = time.time() + 60
     while time.time() < deadline and not all(
             os.path.exists(os.path.join(out, f"run_{i:04d}.h5")) for i in (0, 1)):
