@@ -10,8 +10,25 @@
 // threads are a few us) and then sleep on the generation counter (futex): on an oversubscribed
 // machine a waiter gives its core to the thread everyone waits for. The releasing thread's
 // notify makes a system call only when someone sleeps.
+//
+// The sleep is a futex on the generation counter with our own count of sleepers, all accesses
+// sequentially consistent (a Dekker pair: the releaser stores the generation then reads the
+// sleeper count, a sleeper raises the count then reads the generation, so at least one of them
+// sees the other). std::atomic::wait/notify_all of libstdc++ 12 was used before and lost a
+// wake-up about once in 10^7 windows (both threads asleep, a 2-thread run hung): its notify
+// checks its waiter count after a release store, which x86 may reorder before the store.
 #include <atomic>
+#include <climits>
 #include <cstdint>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#else
+#include <thread>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -21,7 +38,8 @@ namespace nmsim::detail {
 
 class TeamBarrier {
  public:
-  explicit TeamBarrier(int threads) : threads_(threads) {}
+  /// `spins`: pause hints before a waiter sleeps (tests use 0 to exercise the sleeping path).
+  explicit TeamBarrier(int threads, unsigned spins = kSpins) : threads_(threads), spins_(spins) {}
   TeamBarrier(const TeamBarrier&) = delete;
   TeamBarrier& operator=(const TeamBarrier&) = delete;
 
@@ -40,15 +58,17 @@ class TeamBarrier {
     if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads_ - 1) {
       arrived_.store(0, std::memory_order_relaxed);  // no one touches it until the release below
       serial();
-      generation_.store(gen + 1, std::memory_order_release);
-      generation_.notify_all();
+      generation_.store(gen + 1, std::memory_order_seq_cst);
+      if (sleepers_.load(std::memory_order_seq_cst) > 0) wake_all();
       return;
     }
-    for (unsigned spins = 0; spins < kSpins; ++spins) {
+    for (unsigned spins = 0; spins < spins_; ++spins) {
       if (generation_.load(std::memory_order_acquire) != gen) return;
       pause();
     }
-    while (generation_.load(std::memory_order_acquire) == gen) generation_.wait(gen, std::memory_order_acquire);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    while (generation_.load(std::memory_order_seq_cst) == gen) sleep_while(gen);
+    sleepers_.fetch_sub(1, std::memory_order_seq_cst);
   }
   /// A plain barrier.
   void arrive_and_wait() {
@@ -67,9 +87,35 @@ class TeamBarrier {
 #endif
   }
 
+  // Sleeps until woken or until the generation differs from `gen` (the kernel checks that
+  // atomically with going to sleep, so a release between our check and the call is not lost).
+  void sleep_while(std::uint32_t gen) {
+#if defined(__linux__)
+    // Bounded as a second line of defence: were a wake-up ever lost, it would cost 20 ms, not
+    // the run.
+    timespec timeout{0, 20'000'000};
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&generation_), FUTEX_WAIT_PRIVATE, gen, &timeout, nullptr, 0);
+#else
+    (void)gen;
+    std::this_thread::yield();
+#endif
+  }
+  void wake_all() {
+#if defined(__linux__)
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&generation_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
+            0);
+#endif
+  }
+
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
+                    std::atomic<std::uint32_t>::is_always_lock_free,
+                "the futex works on the counter's own 32-bit word");
+
   int threads_;
+  unsigned spins_;
   alignas(64) std::atomic<int> arrived_{0};
   alignas(64) std::atomic<std::uint32_t> generation_{0};
+  alignas(64) std::atomic<int> sleepers_{0};
 };
 
 }  // namespace nmsim::detail
