@@ -13,10 +13,10 @@ namespace continual {
 
 using namespace nmsim;
 
-PixelPoisson::PixelPoisson(std::string name, Population& target, double weight)
+PixelPoisson::PixelPoisson(std::string name, Population& target, double weight, const std::string& port)
     : Stimulus(std::move(name), target), weight_(weight), purpose_(purpose_id("stimulus/" + this->name())) {
-  port_ = target.port_index("exc");
-  if (port_ < 0) throw ConfigError({}, "stimulus." + this->name(), "expected a target with an \"exc\" port");
+  port_ = target.port_index(port);
+  if (port_ < 0) throw ConfigError({}, "stimulus." + this->name(), "expected a target with an \"" + port + "\" port");
 }
 
 void PixelPoisson::prepare(double dt, std::uint64_t seed) {
@@ -26,8 +26,7 @@ void PixelPoisson::prepare(double dt, std::uint64_t seed) {
 }
 
 void PixelPoisson::set_rates(std::span<const double> rates_hz) {
-  if (rates_hz.size() != target().size())
-    throw ConfigError({}, "stimulus." + name(), "expected one rate per neuron");
+  if (rates_hz.size() != target().size()) throw ConfigError({}, "stimulus." + name(), "expected one rate per neuron");
   p_.resize(rates_hz.size());
   for (std::size_t i = 0; i < rates_hz.size(); ++i) p_[i] = 1.0 - std::exp(-rates_hz[i] * dt_ * 1e-3);
 }
@@ -39,8 +38,9 @@ void PixelPoisson::apply(Step k, Range owned) {
   const std::array<std::uint32_t, 2> key{static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32)};
   for (std::size_t i = owned.begin; i < owned.end; ++i) {
     if (p_[i] <= 0.0) continue;
-    const auto r = philox4x32(
-        {static_cast<std::uint32_t>(blk), static_cast<std::uint32_t>(blk >> 32), static_cast<std::uint32_t>(i), purpose_}, key);
+    const auto r = philox4x32({static_cast<std::uint32_t>(blk), static_cast<std::uint32_t>(blk >> 32),
+                               static_cast<std::uint32_t>(i), purpose_},
+                              key);
     const double u = (static_cast<double>(r[word]) + 0.5) * 0x1.0p-32;
     if (u < p_[i]) in[i] += weight_;
   }
@@ -55,9 +55,12 @@ std::vector<double> pool_image(std::span<const std::uint8_t> pixels, std::size_t
   return out;
 }
 
-namespace {
+namespace {}  // namespace
 
-}  // namespace
+std::vector<std::string> readout_names(const Params& p) {
+  if (p.opponent > 0.0) return {"readout_a", "readout_b"};
+  return {"readout"};
+}
 
 double readout_scale(const Params& p) {
   // Synaptic scaling: a gated readout sees only the zone's share of the hidden layer.
@@ -66,7 +69,7 @@ double readout_scale(const Params& p) {
 
 namespace {
 
-ParamTable rule_table(const Params& p) {
+ParamTable rule_table(const Params& p, const std::string& modulator) {
   ParamTable t("plasticity.readout");
   auto num = [](double v) { return ParamValue{v, {}}; };
   t.set("tau_plus", num(20.0));
@@ -74,11 +77,13 @@ ParamTable rule_table(const Params& p) {
   t.set("a_plus", num(p.a_plus));
   t.set("a_minus", num(p.a_minus));
   t.set("tau_c", num(p.tau_c));
-  t.set("eta", num(p.eta));
+  // scale_eta = 1: the gated readout's learning rate is scaled like its weights (readout_scale),
+  // so that a trial moves a weight by the same share of its range (README: measured both ways).
+  t.set("eta", num(p.eta * (p.scale_eta > 0.0 ? readout_scale(p) : 1.0)));
   t.set("baseline", num(0.0));
   t.set("w_min", num(0.0));
   t.set("w_max", num(p.w_out_max * readout_scale(p)));
-  t.set("modulator", ParamValue{std::string("da"), {}});
+  t.set("modulator", ParamValue{modulator, {}});
   return t;
 }
 
@@ -149,14 +154,15 @@ Network build(Simulation& sim, const Params& p) {
   models::LifParams op;
   op.tau_syn_ex = op.tau_syn_in = 5.0;
   net.out = &sim.add_population<models::Lif>("out", 2 * p.pool_size, op);
-  std::vector<std::pair<NeuronIndex, NeuronIndex>> ho, oo;
-  std::vector<double> wo, woo;
+  std::vector<std::pair<NeuronIndex, NeuronIndex>> ho, ho_b, oo;
+  std::vector<double> wo, wo_b, woo;
   const double scale = readout_scale(p);
   for (std::size_t j = 0; j < p.hidden; ++j) {
     RandomStream r(seed, purpose_id("continual/w_out"), static_cast<std::uint32_t>(j));
     for (std::size_t o = 0; o < 2 * p.pool_size; ++o) {
-      ho.emplace_back(static_cast<NeuronIndex>(j), static_cast<NeuronIndex>(o));
-      wo.push_back(scale * p.w_out0 * (0.5 + r.uniform()));
+      const bool b = p.opponent > 0.0 && o >= p.pool_size;
+      (b ? ho_b : ho).emplace_back(static_cast<NeuronIndex>(j), static_cast<NeuronIndex>(o));
+      (b ? wo_b : wo).push_back(scale * p.w_out0 * (0.5 + r.uniform()));
     }
   }
   for (std::size_t a = 0; a < 2 * p.pool_size; ++a)
@@ -169,6 +175,7 @@ Network build(Simulation& sim, const Params& p) {
   modulators::WellMixedParams dp;
   dp.tau = p.da_tau;
   net.da = &sim.add_modulator<modulators::WellMixed>("da", dp);
+  if (p.opponent > 0.0) net.da_b = &sim.add_modulator<modulators::WellMixed>("da_b", dp);
 
   modulators::GridFieldParams gp;
   gp.geometry.dims = 1;
@@ -181,10 +188,18 @@ Network build(Simulation& sim, const Params& p) {
 
   Registry reg;
   models::register_models(reg);
-  ProjectionSpec ro = pairs("readout", "hidden", "out", "exc", ho, wo);
-  ro.plasticity = reg.make_plasticity("stdp_eligibility", "readout", rule_table(p));
+  const auto names = readout_names(p);
+  ProjectionSpec ro = pairs(names[0], "hidden", "out", "exc", ho, wo);
+  ro.plasticity = reg.make_plasticity("stdp_eligibility", names[0], rule_table(p, "da"));
   sim.connect(ro);
+  if (p.opponent > 0.0) {
+    ProjectionSpec rb = pairs(names[1], "hidden", "out", "exc", ho_b, wo_b);
+    rb.plasticity = reg.make_plasticity("stdp_eligibility", names[1], rule_table(p, "da_b"));
+    sim.connect(rb);
+  }
   sim.connect(pairs("lateral", "out", "out", "inh", oo, woo));
+  net.drive = &sim.add_stimulus<PixelPoisson>("efference", *net.out, p.drive_w, "exc");
+  net.suppress = &sim.add_stimulus<PixelPoisson>("suppress", *net.out, -p.drive_w, "inh");
 
   // ACh depolarises hidden neurons where it is (muscarinic M1-like receptor on the bias current).
   Receptor m1;
@@ -199,7 +214,12 @@ Network build(Simulation& sim, const Params& p) {
 }
 
 Runner::Runner(Simulation& sim, Network& net, const Params& p)
-    : sim_(sim), net_(net), p_(p), rbar_(2 * p.tasks, 0.5), zeros_(net.input->size(), 0.0) {
+    : sim_(sim),
+      net_(net),
+      p_(p),
+      rbar_(2 * p.tasks, 0.5),
+      zeros_(net.input->size(), 0.0),
+      out_zeros_(net.out->size(), 0.0) {
   sim_.prepare();
 }
 
@@ -229,13 +249,18 @@ void Runner::set_context(std::size_t task) {
 bool Runner::trial(std::span<const double> image, int target, bool train) {
   release_ach(sim_.now());
   std::vector<double> rates(image.size());
-  for (std::size_t i = 0; i < image.size(); ++i) rates[i] = p_.rate_max * image[i];
+  double scale = p_.rate_max;
+  if (p_.rate_mean > 0.0) {
+    double sum = 0.0;
+    for (double v : image) sum += v;
+    scale = sum > 0.0 ? p_.rate_mean * static_cast<double>(image.size()) / sum : 0.0;
+  }
+  for (std::size_t i = 0; i < image.size(); ++i) rates[i] = scale * image[i];
   const auto& oc = sim_.spike_counts("out");
   const auto& hc = sim_.spike_counts("hidden");
   std::vector<std::uint64_t> o0(oc.begin(), oc.end()), h0(hc.begin(), hc.end());
   net_.stim->set_rates(rates);
   sim_.run(p_.stim_ms);
-  net_.stim->set_rates(zeros_);
   std::uint64_t a = 0, b = 0;
   for (std::size_t o = 0; o < oc.size(); ++o) (o < p_.pool_size ? a : b) += oc[o] - o0[o];
   hidden_last_.resize(hc.size());
@@ -247,6 +272,29 @@ bool Runner::trial(std::span<const double> image, int target, bool train) {
     RandomStream r(sim_.seed(), purpose_id("continual/tie"), 0, trials_);
     choice = static_cast<int>(r.below(2));
   }
+  if (train && p_.explore > 0.0) {
+    RandomStream r(sim_.seed(), purpose_id("continual/explore"), 0, trials_);
+    if (r.uniform() < p_.explore) choice = static_cast<int>(r.below(2));
+  }
+  if (train && p_.response_ms > 0.0) {
+    // Efference copy: the chosen pool fires, the other is held silent, the image stays on.
+    std::vector<double> on(out_zeros_.size(), 0.0), off(out_zeros_.size(), 0.0);
+    for (std::size_t o = 0; o < on.size(); ++o)
+      (p_.opponent > 0.0 || (o < p_.pool_size) == (choice == 0) ? on : off)[o] = p_.drive_hz;
+    net_.drive->set_rates(on);
+    net_.suppress->set_rates(off);
+    const std::vector<std::uint64_t> o1(oc.begin(), oc.end());
+    sim_.run(p_.response_ms);
+    if (std::getenv("CONTINUAL_DEBUG")) {
+      std::uint64_t ra = 0, rb = 0;
+      for (std::size_t o = 0; o < oc.size(); ++o) (o < p_.pool_size ? ra : rb) += oc[o] - o1[o];
+      std::fprintf(stderr, "response choice %d: A %llu B %llu\n", choice, static_cast<unsigned long long>(ra),
+                   static_cast<unsigned long long>(rb));
+    }
+    net_.drive->set_rates(out_zeros_);
+    net_.suppress->set_rates(out_zeros_);
+  }
+  net_.stim->set_rates(zeros_);
   const bool correct = choice == target;
   if (std::getenv("CONTINUAL_DEBUG")) {
     std::uint64_t hs = 0, hn = 0;
@@ -254,15 +302,31 @@ bool Runner::trial(std::span<const double> image, int target, bool train) {
       hs += h;
       hn += h > 0;
     }
+    // Mean readout weight per pool. Synchronising splits the rule's updates: a debug run can
+    // differ from a plain one in the last bits (and then in spikes).
+    double wa = 0, wb = 0;
+    for (const auto& name : readout_names(p_)) {
+      auto& pr = sim_.projection(name);
+      pr.synchronize(0, sim_.now());
+      for (const auto& q : pr.synapses()) (q.target < p_.pool_size ? wa : wb) += q.weight;
+    }
+    std::fprintf(stderr, "wA %.1f wB %.1f ", wa / 3000.0, wb / 3000.0);
     std::fprintf(stderr, "trial %llu ctx %zu target %d A %llu B %llu hidden spikes %llu active %llu da %.3f\n",
                  static_cast<unsigned long long>(trials_), context_, target, static_cast<unsigned long long>(a),
-                 static_cast<unsigned long long>(b), static_cast<unsigned long long>(hs), static_cast<unsigned long long>(hn),
-                 net_.da->current());
+                 static_cast<unsigned long long>(b), static_cast<unsigned long long>(hs),
+                 static_cast<unsigned long long>(hn), net_.da->current());
   }
   if (train) {
     const double reward = correct ? 1.0 : 0.0;
-    double& rb = rbar_[2 * context_ + static_cast<std::size_t>(target)];  // expected reward per stimulus class
-    net_.da->release_at(sim_.now() + 1, p_.da_gain * (reward - rb));
+    double& rb = rbar_[2 * context_ + (p_.rbar_class > 0.0 ? static_cast<std::size_t>(target)
+                                                           : 0)];  // expected reward per stimulus class
+    const double delta = p_.da_gain * (reward - rb);
+    if (p_.opponent > 0.0) {
+      (choice == 0 ? net_.da : net_.da_b)->release_at(sim_.now() + 1, delta);
+      (choice == 0 ? net_.da_b : net_.da)->release_at(sim_.now() + 1, -delta);
+    } else {
+      net_.da->release_at(sim_.now() + 1, delta);
+    }
     rb += p_.rbar_alpha * (reward - rb);
   }
   sim_.run(train ? p_.iti_ms : p_.test_iti_ms);

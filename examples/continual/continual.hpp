@@ -5,7 +5,8 @@
 // the engine (stdp_eligibility with a well-mixed DA third factor).
 //
 //   input   LIF (delta synapses), one neuron per pooled pixel; a PixelPoisson stimulus makes
-//           neuron i spike in a step with probability 1 - exp(-r_i dt), r_i = rate_max * pixel
+//           neuron i spike in a step with probability 1 - exp(-r_i dt); r_i is the pixel value
+//           scaled per image so that the mean rate over the input is rate_mean (no brightness cue)
 //   hidden  LIF, fixed random local receptive fields (input -> hidden, static, +/- weights);
 //           hyperpolarised by i_e < 0 and depolarised back by ACh through a receptor on
 //           population.hidden.i_bias: a hidden neuron can fire only where ACh is present
@@ -13,13 +14,16 @@
 //           gated: released each trial in the zone of the current task only;
 //           control: released everywhere (same amount per voxel), so every hidden neuron is on
 //   out     two pools (A: first class of the task, B: second) with mutual inhibition;
-//           hidden -> out is plastic (stdp_eligibility, third factor DA)
-//   DA      well-mixed; after each training trial the program releases k (r - rbar):
-//           reward prediction error with r = 1 (correct) or 0 and rbar a running mean of the
-//           reward for the stimulus class (task, target)
-// Decision: winner-take-all of pool spike counts in the stimulus window (ties: a coin from a
-// counter-based stream). Task-incremental: the task identity is given (it selects the ACh zone
-// in the gated network; the control ignores it), decisions are between the task's two classes.
+//           hidden -> A and hidden -> B are plastic (stdp_eligibility), third factors DA channels
+//           "da" (pool A) and "da_b" (pool B)
+//   trial   image for stim_ms: decision = winner-take-all of pool spike counts (with probability
+//           `explore` a random choice while training); training only: response window of
+//           response_ms, image still on, both pools driven alike so that each readout synapse
+//           is tagged in proportion to its presynaptic rate; then the RPE
+//           delta = da_gain (r - rbar) (r = 1 if correct else 0, rbar a running mean of the task's
+//           reward) is released as +delta on the chosen pool's channel and -delta on the other's
+// Task-incremental: the task identity is given (it selects the ACh zone in the gated network; the
+// control ignores it), decisions are between the task's two classes.
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -38,22 +42,23 @@ namespace continual {
 
 struct Params {
   // images
-  std::size_t side = 28;        // input image side (pixels)
-  std::size_t pool = 2;         // average pooling factor: the input layer has (side/pool)^2 neurons
-  double rate_max = 100.0;      // [Hz] rate of a white pixel
+  std::size_t side = 28;    // input image side (pixels)
+  std::size_t pool = 2;     // average pooling factor: the input layer has (side/pool)^2 neurons
+  double rate_max = 100.0;  // [Hz] rate of a white pixel (rate_mean <= 0)
+  double rate_mean = 30.0;  // [Hz] if > 0: rates scaled per image so their mean over the input is this
   // layers
   std::size_t hidden = 300;
-  std::size_t rf = 5;           // receptive field side (pooled pixels)
-  double w_in = 200.0;          // [pA] scale of input -> hidden weights (N(w_in_mean, 1) * w_in)
+  std::size_t rf = 5;   // receptive field side (pooled pixels)
+  double w_in = 200.0;  // [pA] scale of input -> hidden weights (N(w_in_mean, 1) * w_in)
   double w_in_mean = 0.3;
-  double hidden_i_e = -600.0;   // [pA] hyperpolarising bias that ACh cancels
-  double ach_emax = 600.0;      // [pA] maximal ACh depolarisation (muscarinic, on i_bias)
-  double ach_ec50 = 0.2;        // [uM]
+  double hidden_i_e = -600.0;  // [pA] hyperpolarising bias that ACh cancels
+  double ach_emax = 600.0;     // [pA] maximal ACh depolarisation (muscarinic, on i_bias)
+  double ach_ec50 = 0.2;       // [uM]
   double ach_hill = 2.0;
-  std::size_t pool_size = 10;   // readout neurons per pool
-  double w_out0 = 10.0;         // [pA] initial hidden -> out weights uniform in [0.5, 1.5] w_out0
+  std::size_t pool_size = 10;  // readout neurons per pool
+  double w_out0 = 10.0;        // [pA] initial hidden -> out weights uniform in [0.5, 1.5] w_out0
   double w_out_max = 40.0;     // [pA]
-  double w_inh = -30.0;         // [pA] pool A <-> pool B
+  double w_inh = -30.0;        // [pA] pool A <-> pool B
   // ACh field (1-D grid along the hidden layer)
   double layer_um = 1000.0;     // hidden neurons at x uniform in [0, layer_um]
   double zone_half_um = 150.0;  // zone of task t: centre (t + 0.5) layer_um / 5 +- zone_half_um
@@ -61,11 +66,26 @@ struct Params {
   double ach_tau = 300.0;       // [ms] clearance
   bool gating = true;
   // plasticity and reward
-  double eta = 0.04;            // [1/(uM ms)]
-  double a_plus = 1.0, a_minus = 0.0, tau_c = 50.0;  // a_minus = 0: the tag is pre-before-post coactivity
-  double da_gain = 0.5;         // [uM] per unit reward prediction error
-  double da_tau = 20.0;         // [ms]
-  double rbar_alpha = 0.05;     // running mean of reward per stimulus class
+  double eta = 0.3;                                  // [1/(uM ms)]
+  double scale_eta = 0.0;                            // 1: eta x readout_scale in the gated network (see README)
+  double a_plus = 1.0, a_minus = 0.0, tau_c = 20.0;  // a_minus = 0: the tag is pre-before-post coactivity
+  double da_gain = 0.5;                              // [uM] per unit reward prediction error
+  double da_tau = 20.0;                              // [ms]
+  double rbar_alpha = 0.05;                          // running mean of reward per stimulus class (0: fixed at 0.5)
+  double rbar_class = 0.0;                           // 1: expected reward kept per stimulus class, 0: per task
+  // response window (training only), image still on, tau_c << response_ms so that the tags DA
+  // meets are those of this window: opponent = 1: both pools driven alike; opponent = 0: the
+  // chosen pool driven and the other silenced (efference copy of the choice). 0 = no window
+  double response_ms = 50.0;
+  double drive_hz = 400.0;  // [Hz] Poisson drive per neuron of the chosen pool
+  double drive_w = 300.0;   // [pA] its weight (the other pool gets -drive_w at the same rate)
+  double explore = 0.1;     // probability of a random choice on a training trial
+  // opponent readout: hidden -> pool A and hidden -> pool B are separate plastic projections
+  // ("readout_a", "readout_b") whose third factors are two DA channels ("da", "da_b"); the RPE is
+  // released with + sign on the chosen pool's channel and - sign on the other's, and both pools
+  // are driven in the response window (REINFORCE's centred post term, see README); 0 = one
+  // projection "readout" and one DA
+  double opponent = 1.0;
   // timing
   double dt = 0.5;
   double stim_ms = 100.0, iti_ms = 150.0, test_iti_ms = 50.0, settle_ms = 1000.0;
@@ -77,7 +97,7 @@ struct Params {
 /// (counter k / 4, id i, purpose "stimulus/<name>"), so the input does not depend on threads.
 class PixelPoisson : public nmsim::Stimulus {
  public:
-  PixelPoisson(std::string name, nmsim::Population& target, double weight);
+  PixelPoisson(std::string name, nmsim::Population& target, double weight, const std::string& port = "exc");
   std::string_view kind() const override { return "pixel_poisson"; }
   void prepare(double dt, std::uint64_t seed) override;
   void apply(nmsim::Step k, nmsim::Range owned) override;
@@ -101,12 +121,17 @@ struct Network {
   nmsim::models::Lif* hidden = nullptr;
   nmsim::models::Lif* out = nullptr;
   PixelPoisson* stim = nullptr;
+  PixelPoisson* drive = nullptr;     // efference drive of the chosen pool (response window)
+  PixelPoisson* suppress = nullptr;  // inhibition of the other pool (response window)
   nmsim::modulators::WellMixed* da = nullptr;
+  nmsim::modulators::WellMixed* da_b = nullptr;  // opponent readout only
   nmsim::modulators::GridField* ach = nullptr;
   std::vector<double> hidden_x;  // um
 };
 
 Network build(nmsim::Simulation& sim, const Params& p);
+/// Names of the plastic readout projections ("readout", or "readout_a" and "readout_b").
+std::vector<std::string> readout_names(const Params& p);
 /// Factor on the initial and maximal readout weights: layer / zone width when gated (the readout
 /// of a gated network receives from that share of the hidden layer), 1 otherwise.
 double readout_scale(const Params& p);
@@ -133,7 +158,7 @@ class Runner {
   std::size_t context_ = 0;
   std::vector<double> rbar_;
   std::uint64_t trials_ = 0;
-  std::vector<double> zeros_;
+  std::vector<double> zeros_, out_zeros_;
   std::vector<std::uint64_t> hidden_last_;
 };
 

@@ -27,10 +27,14 @@ using namespace nmsim;
 namespace {
 
 const char* kUsage =
-    "usage: example_continual [--seed S (1)] [--gating on|off (on)] [--train N per task (500)] [--test N per task (200)]\n"
+    "usage: example_continual [--seed S (1)] [--gating on|off (on)] [--train N per task (500)] [--test N per task "
+    "(200)]\n"
     "                         [--threads N (1)] [--data DIR (/usr/share/datasets/fashion-mnist)]\n"
     "                         [--set KEY=VALUE]... [-o OUT (continual)]\n"
-    "  --set keys: eta, da_gain, zone_half_um, hidden, w_in, w_in_mean, w_out0, w_out_max, ach_pulse, rate_max, tau_c\n";
+    "  --set keys: eta, scale_eta, da_gain, zone_half_um, hidden, rf, pool_size, w_in, w_in_mean, w_out0, w_out_max,\n"
+    "             ach_pulse, ach_emax, hidden_i_e, rate_max, rate_mean, tau_c, a_minus, w_inh, rbar_alpha, "
+    "rbar_class,\n"
+    "             response_ms, drive_hz, drive_w, explore, opponent, stim_ms, iti_ms, da_tau\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
   std::fprintf(stderr, "example_continual: %s\n%s", msg.c_str(), kUsage);
@@ -48,12 +52,34 @@ void set_param(continual::Params& p, const std::string& kv) {
   const auto eq = kv.find('=');
   if (eq == std::string::npos) usage_error(fmt::format("--set: expected KEY=VALUE, found \"{}\"", kv));
   const std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
-  const std::map<std::string, double*> d{{"eta", &p.eta},           {"da_gain", &p.da_gain},     {"zone_half_um", &p.zone_half_um},
-                                         {"w_in", &p.w_in},         {"w_in_mean", &p.w_in_mean}, {"w_out0", &p.w_out0},
-                                         {"w_out_max", &p.w_out_max}, {"ach_pulse", &p.ach_pulse}, {"rate_max", &p.rate_max},
-                                         {"tau_c", &p.tau_c},     {"a_minus", &p.a_minus}, {"w_inh", &p.w_inh}};
-  if (k == "hidden") {
-    p.hidden = static_cast<std::size_t>(number(k, v));
+  const std::map<std::string, double*> d{{"eta", &p.eta},
+                                         {"da_gain", &p.da_gain},
+                                         {"zone_half_um", &p.zone_half_um},
+                                         {"w_in", &p.w_in},
+                                         {"w_in_mean", &p.w_in_mean},
+                                         {"w_out0", &p.w_out0},
+                                         {"w_out_max", &p.w_out_max},
+                                         {"ach_pulse", &p.ach_pulse},
+                                         {"rate_max", &p.rate_max},
+                                         {"tau_c", &p.tau_c},
+                                         {"a_minus", &p.a_minus},
+                                         {"w_inh", &p.w_inh},
+                                         {"rbar_alpha", &p.rbar_alpha},
+                                         {"response_ms", &p.response_ms},
+                                         {"drive_hz", &p.drive_hz},
+                                         {"drive_w", &p.drive_w},
+                                         {"explore", &p.explore},
+                                         {"opponent", &p.opponent},
+                                         {"scale_eta", &p.scale_eta},
+                                         {"rbar_class", &p.rbar_class},
+                                         {"rate_mean", &p.rate_mean},
+                                         {"stim_ms", &p.stim_ms},
+                                         {"iti_ms", &p.iti_ms},
+                                         {"da_tau", &p.da_tau},
+                                         {"hidden_i_e", &p.hidden_i_e},
+                                         {"ach_emax", &p.ach_emax}};
+  if (k == "hidden" || k == "pool_size" || k == "rf") {
+    (k == "hidden" ? p.hidden : k == "rf" ? p.rf : p.pool_size) = static_cast<std::size_t>(number(k, v));
     return;
   }
   const auto it = d.find(k);
@@ -62,7 +88,8 @@ void set_param(continual::Params& p, const std::string& kv) {
 }
 
 // Indices of `count` images of class c, in a seeded random order.
-std::vector<std::size_t> pick(const io::LabelledImages& d, int c, std::size_t count, std::uint64_t seed, const char* what) {
+std::vector<std::size_t> pick(const io::LabelledImages& d, int c, std::size_t count, std::uint64_t seed,
+                              const char* what) {
   std::vector<std::size_t> idx;
   for (std::size_t i = 0; i < d.labels.size(); ++i)
     if (d.labels[i] == c) idx.push_back(i);
@@ -81,7 +108,8 @@ struct Item {
 };
 
 // Balanced, shuffled list of the task's two classes (target 0 = first class, 1 = second).
-std::vector<Item> task_items(const io::LabelledImages& d, std::size_t task, std::size_t n, std::uint64_t seed, const char* what) {
+std::vector<Item> task_items(const io::LabelledImages& d, std::size_t task, std::size_t n, std::uint64_t seed,
+                             const char* what) {
   std::vector<Item> items;
   for (int k = 0; k < 2; ++k)
     for (std::size_t i : pick(d, static_cast<int>(2 * task) + k, (n + 1 - static_cast<std::size_t>(k)) / 2, seed, what))
@@ -106,22 +134,31 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage_error(a + ": expected a value");
       return argv[++i];
     };
-    if (a == "--seed") seed = static_cast<std::uint64_t>(number(a, val()));
+    if (a == "--seed")
+      seed = static_cast<std::uint64_t>(number(a, val()));
     else if (a == "--gating") {
       const std::string v = val();
       if (v != "on" && v != "off") usage_error("--gating: expected on or off, found \"" + v + "\"");
       p.gating = v == "on";
-    } else if (a == "--train") n_train = static_cast<std::size_t>(number(a, val()));
-    else if (a == "--test") n_test = static_cast<std::size_t>(number(a, val()));
-    else if (a == "--threads") threads = static_cast<int>(number(a, val()));
-    else if (a == "--data") data = val();
-    else if (a == "--tasks") p.tasks = static_cast<std::size_t>(number(a, val()));
-    else if (a == "--set") set_param(p, val());
-    else if (a == "-o") out = val();
+    } else if (a == "--train")
+      n_train = static_cast<std::size_t>(number(a, val()));
+    else if (a == "--test")
+      n_test = static_cast<std::size_t>(number(a, val()));
+    else if (a == "--threads")
+      threads = static_cast<int>(number(a, val()));
+    else if (a == "--data")
+      data = val();
+    else if (a == "--tasks")
+      p.tasks = static_cast<std::size_t>(number(a, val()));
+    else if (a == "--set")
+      set_param(p, val());
+    else if (a == "-o")
+      out = val();
     else if (a == "--help" || a == "-h") {
       std::printf("%s", kUsage);
       return 0;
-    } else usage_error("unknown argument \"" + a + "\"");
+    } else
+      usage_error("unknown argument \"" + a + "\"");
   }
   try {
     const auto t0 = std::chrono::steady_clock::now();
@@ -131,7 +168,7 @@ int main(int argc, char** argv) {
 
     Simulation sim({p.dt, seed, threads});
     continual::Network net = continual::build(sim, p);
-    const double trial_ms = p.stim_ms + p.iti_ms, test_ms = p.stim_ms + p.test_iti_ms;
+    const double trial_ms = p.stim_ms + p.response_ms + p.iti_ms, test_ms = p.stim_ms + p.test_iti_ms;
     const double duration = static_cast<double>(p.tasks) * (n_train * trial_ms + p.settle_ms) +
                             static_cast<double>(p.tasks * p.tasks) * (n_test * test_ms + p.settle_ms);
     const std::string about = fmt::format(
@@ -140,7 +177,7 @@ int main(int argc, char** argv) {
         seed, p.gating, n_train, n_test, p.hidden, p.eta, p.zone_half_um);
     io::Recorder rec({out + ".h5", 60000.0, 4}, {about, seed, p.dt, duration, threads});
     rec.record_modulator("da", 10.0);
-    rec.snapshot_weights("readout");
+    for (const auto& name : continual::readout_names(p)) rec.snapshot_weights(name);
     sim.add_observer(rec);
     continual::Runner run(sim, net, p);
 
@@ -149,7 +186,9 @@ int main(int argc, char** argv) {
     std::vector<double> active(p.tasks, 0.0);         // fraction of hidden neurons that fired, training
     std::vector<std::vector<Item>> test_items(p.tasks);
     for (std::size_t t = 0; t < p.tasks; ++t) test_items[t] = task_items(test, t, n_test, seed, "test");
-    auto image = [&](const io::LabelledImages& d, std::size_t i) { return continual::pool_image(d.images.image(i), p.side, p.pool); };
+    auto image = [&](const io::LabelledImages& d, std::size_t i) {
+      return continual::pool_image(d.images.image(i), p.side, p.pool);
+    };
 
     for (std::size_t t = 0; t < p.tasks; ++t) {
       const auto items = task_items(train, t, n_train, seed, "train");
@@ -193,11 +232,13 @@ int main(int argc, char** argv) {
     const std::string m = fmt::format("[{}]", fmt::join(mr, ", ")), c = fmt::format("[{}]", fmt::join(cr, ", "));
     js << fmt::format(
         "{{\"seed\": {}, \"gating\": {}, \"train_per_task\": {}, \"test_per_task\": {}, \"hidden\": {}, \"eta\": {}, "
-        "\"da_gain\": {}, \"zone_half_um\": {}, \"setting\": \"task-incremental\", \"accuracy\": {}, \"train_curve\": {}, "
+        "\"da_gain\": {}, \"zone_half_um\": {}, \"setting\": \"task-incremental\", \"accuracy\": {}, \"train_curve\": "
+        "{}, "
         "\"curve_block\": 50, \"hidden_active\": {}, \"wall_s\": {:.2f}, \"simulated_s\": {:.3f}, \"h5\": \"{}\"}}\n",
         seed, p.gating ? "true" : "false", n_train, n_test, p.hidden, p.eta, p.da_gain, p.zone_half_um, m, c,
         row(active), wall, sim.time() / 1000.0, out + ".h5");
-    std::printf("done in %.1f s wall (%.0f s simulated): %s.json, %s.h5\n", wall, sim.time() / 1000.0, out.c_str(), out.c_str());
+    std::printf("done in %.1f s wall (%.0f s simulated): %s.json, %s.h5\n", wall, sim.time() / 1000.0, out.c_str(),
+                out.c_str());
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "example_continual: %s\n", e.what());
     return 2;

@@ -22,8 +22,8 @@ continual::Params tiny(bool gating) {
   p.pool_size = 4;
   p.tasks = 2;
   p.gating = gating;
-  p.zone_half_um = 150.0;    // zones (2 tasks): task 0 [100, 400] um, task 1 [600, 900] um (layer 0..1000)
-  p.hidden_i_e = -3000.0;    // no input pattern here can overcome this without ACh
+  p.zone_half_um = 150.0;  // zones (2 tasks): task 0 [100, 400] um, task 1 [600, 900] um (layer 0..1000)
+  p.hidden_i_e = -3000.0;  // no input pattern here can overcome this without ACh
   p.ach_emax = 3000.0;
   p.settle_ms = 1500.0;
   p.a_minus = 0.0;
@@ -44,8 +44,8 @@ std::vector<double> bar(int target) {
 }
 
 struct Outcome {
-  std::vector<double> x;                        // hidden positions (um)
-  std::vector<std::uint64_t> spikes;            // hidden spikes during training of task 1
+  std::vector<double> x;                           // hidden positions (um)
+  std::vector<std::uint64_t> spikes;               // hidden spikes during training of task 1
   std::vector<Projection::Synapse> before, after;  // readout synapses
 };
 
@@ -57,13 +57,21 @@ Outcome train_task1(bool gating) {
   run.set_context(1);
   Outcome o;
   o.x = net.hidden_x;
-  o.before = sim.projection("readout").synapses();
+  auto all_synapses = [&] {
+    std::vector<Projection::Synapse> v;
+    for (const auto& name : continual::readout_names(p)) {
+      // Synchronise the lazy rule first so that the weights are current.
+      sim.projection(name).synchronize(0, sim.now());
+      for (const auto& q : sim.projection(name).synapses()) v.push_back(q);
+    }
+    return v;
+  };
+  o.before = all_synapses();
   const auto h0 = sim.spike_counts("hidden");
   for (int n = 0; n < 30; ++n) run.trial(bar(n % 2), n % 2, true);
-  // Let DA and eligibility decay, then synchronise the lazy rule by one more step of silence.
+  // Let DA and eligibility decay, then read the synchronised weights.
   sim.run(500.0);
-  sim.projection("readout").synchronize(0, sim.now());
-  o.after = sim.projection("readout").synapses();
+  o.after = all_synapses();
   const auto& h1 = sim.spike_counts("hidden");
   for (std::size_t j = 0; j < h1.size(); ++j) o.spikes.push_back(h1[j] - h0[j]);
   return o;
@@ -88,7 +96,7 @@ TEST_CASE("continual: ACh gating freezes the readout synapses of hidden neurons 
     if (inside(g.x[j])) fired_in_g += g.spikes[j] > 0;
   }
   REQUIRE(n_out > 20);
-  CHECK(fired_out_g == 0);       // gated: silent outside the zone
+  CHECK(fired_out_g == 0);         // gated: silent outside the zone
   CHECK(fired_out_c > n_out / 4);  // control: the same neurons respond
   CHECK(fired_in_g > 0);
   std::size_t frozen_ok = 0, frozen = 0, changed_in = 0, changed_out_c = 0;
