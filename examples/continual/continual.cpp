@@ -201,7 +201,10 @@ Network build(Simulation& sim, const Params& p) {
   net.drive = &sim.add_stimulus<PixelPoisson>("efference", *net.out, p.drive_w, "exc");
   net.suppress = &sim.add_stimulus<PixelPoisson>("suppress", *net.out, -p.drive_w, "inh");
 
-  // ACh depolarises hidden neurons where it is (muscarinic M1-like receptor on the bias current).
+  // ACh lets hidden neurons respond where it is: by default as the gain of their afferent input
+  // (nicotinic-like enhancement of afferent transmission; exactly no input without ACh), or
+  // (ach_gain = 0) by cancelling a hyperpolarising bias (muscarinic M1-like, on i_bias; strongly
+  // driven neurons outside the zone can still fire, README).
   Receptor m1;
   m1.ec50 = p.ach_ec50;
   m1.n = p.ach_hill;
@@ -209,7 +212,30 @@ Network build(Simulation& sim, const Params& p) {
   ModulationTerm term;
   term.modulator = net.ach;
   term.receptor = m1;
-  sim.add_modulation(ModulationMap("population.hidden.i_bias", ModulationMap::Combine::sum, 0.0, {term}), "ach_gate");
+  if (p.ach_gain > 0.0) {
+    term.receptor.emax = 1.0;
+    sim.add_modulation(ModulationMap("population.hidden.gain", ModulationMap::Combine::sum, 0.0, {term}), "ach_gate");
+  } else {
+    sim.add_modulation(ModulationMap("population.hidden.i_bias", ModulationMap::Combine::sum, 0.0, {term}), "ach_gate");
+  }
+
+  // Novelty: ACh from a new task's onset sets the learning rate of both readout projections
+  // (one well-mixed value; nicotinic/muscarinic detail is not modelled, only a saturating receptor).
+  if (p.nov_pulse > 0.0) {
+    modulators::WellMixedParams np;
+    np.tau = p.nov_tau;
+    net.ach_nov = &sim.add_modulator<modulators::WellMixed>("ach_nov", np);
+    for (const auto& name : names) {
+      ModulationTerm nt;
+      nt.modulator = net.ach_nov;
+      nt.receptor.ec50 = p.nov_ec50;
+      nt.receptor.n = 1.0;
+      nt.receptor.emax = p.nov_emax;
+      sim.add_modulation(
+          ModulationMap("projection." + name + ".learning_rate", ModulationMap::Combine::sum, p.lr_base, {nt}),
+          "novelty_" + name);
+    }
+  }
   return net;
 }
 
@@ -218,6 +244,7 @@ Runner::Runner(Simulation& sim, Network& net, const Params& p)
       net_(net),
       p_(p),
       rbar_(2 * p.tasks, 0.5),
+      seen_(p.tasks, false),
       zeros_(net.input->size(), 0.0),
       out_zeros_(net.out->size(), 0.0) {
   sim_.prepare();
@@ -233,8 +260,12 @@ void Runner::release_ach(Step at) {
   net_.ach->release_in_box(at, {c - p_.zone_half_um, -1e9, -1e9}, {c + p_.zone_half_um, 1e9, 1e9}, p_.ach_pulse);
 }
 
-void Runner::set_context(std::size_t task) {
+void Runner::set_context(std::size_t task, bool learn) {
   context_ = task;
+  if (learn && net_.ach_nov && !seen_[task]) {
+    seen_[task] = true;
+    net_.ach_nov->release_at(sim_.now(), p_.nov_pulse);
+  }
   net_.stim->set_rates(zeros_);
   // Old zone clears (settle_ms >> ach_tau); the new zone is filled by pulses every trial period.
   const double period = p_.stim_ms + p_.iti_ms;

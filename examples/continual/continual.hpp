@@ -8,11 +8,14 @@
 //           neuron i spike in a step with probability 1 - exp(-r_i dt); r_i is the pixel value
 //           scaled per image so that the mean rate over the input is rate_mean (no brightness cue)
 //   hidden  LIF, fixed random local receptive fields (input -> hidden, static, +/- weights);
-//           hyperpolarised by i_e < 0 and depolarised back by ACh through a receptor on
-//           population.hidden.i_bias: a hidden neuron can fire only where ACh is present
+//           ACh sets their input gain (population.hidden.gain, 0 without ACh), or (ach_gain = 0)
+//           cancels a hyperpolarising bias on population.hidden.i_bias: a hidden neuron can fire
+//           only where ACh is present
 //   ACh     a 1-D grid field along the hidden layer (neurons have positions on a line);
 //           gated: released each trial in the zone of the current task only;
 //           control: released everywhere (same amount per voxel), so every hidden neuron is on
+//   ACh_nov well-mixed novelty channel released when a new task starts; sets the readout's
+//           learning rate (high at a task's start, decaying as it becomes familiar)
 //   out     two pools (A: first class of the task, B: second) with mutual inhibition;
 //           hidden -> A and hidden -> B are plastic (stdp_eligibility), third factors DA channels
 //           "da" (pool A) and "da_b" (pool B)
@@ -51,23 +54,26 @@ struct Params {
   std::size_t rf = 5;   // receptive field side (pooled pixels)
   double w_in = 200.0;  // [pA] scale of input -> hidden weights (N(w_in_mean, 1) * w_in)
   double w_in_mean = 0.3;
-  double hidden_i_e = -600.0;  // [pA] hyperpolarising bias that ACh cancels
-  double ach_emax = 600.0;     // [pA] maximal ACh depolarisation (muscarinic, on i_bias)
-  double ach_ec50 = 0.2;       // [uM]
+  double hidden_i_e = 0.0;  // [pA] bias (ach_gain = 0: hyperpolarising, e.g. -600, that ACh cancels)
+  double ach_emax = 600.0;  // [pA] maximal ACh depolarisation (ach_gain = 0: muscarinic, on i_bias)
+  double ach_ec50 = 0.2;    // [uM]
   double ach_hill = 2.0;
+  // 1: ACh gates the hidden layer's afferent gain instead (population.hidden.gain = Hill(ACh),
+  // 0 where there is no ACh: no input, so no spike, whatever the image); hidden_i_e then 0
+  double ach_gain = 1.0;
   std::size_t pool_size = 10;  // readout neurons per pool
   double w_out0 = 10.0;        // [pA] initial hidden -> out weights uniform in [0.5, 1.5] w_out0
   double w_out_max = 40.0;     // [pA]
   double w_inh = -30.0;        // [pA] pool A <-> pool B
   // ACh field (1-D grid along the hidden layer)
-  double layer_um = 1000.0;     // hidden neurons at x uniform in [0, layer_um]
-  double zone_half_um = 150.0;  // zone of task t: centre (t + 0.5) layer_um / 5 +- zone_half_um
-  double ach_pulse = 0.5;       // [uM] raised in the zone's voxels at every trial start
-  double ach_tau = 300.0;       // [ms] clearance
+  double layer_um = 1000.0;    // hidden neurons at x uniform in [0, layer_um]
+  double zone_half_um = 80.0;  // zone of task t: centre (t + 0.5) layer_um / 5 +- zone_half_um (gap 40 um)
+  double ach_pulse = 1.0;      // [uM] raised in the zone's voxels at every trial start
+  double ach_tau = 300.0;      // [ms] clearance
   bool gating = true;
   // plasticity and reward
   double eta = 0.3;                                  // [1/(uM ms)]
-  double scale_eta = 0.0;                            // 1: eta x readout_scale in the gated network (see README)
+  double scale_eta = 1.0;                            // 1: eta x readout_scale in the gated network (see README)
   double a_plus = 1.0, a_minus = 0.0, tau_c = 20.0;  // a_minus = 0: the tag is pre-before-post coactivity
   double da_gain = 0.5;                              // [uM] per unit reward prediction error
   double da_tau = 20.0;                              // [ms]
@@ -78,14 +84,26 @@ struct Params {
   // chosen pool driven and the other silenced (efference copy of the choice). 0 = no window
   double response_ms = 50.0;
   double drive_hz = 400.0;  // [Hz] Poisson drive per neuron of the chosen pool
-  double drive_w = 300.0;   // [pA] its weight (the other pool gets -drive_w at the same rate)
-  double explore = 0.1;     // probability of a random choice on a training trial
+  // [pA] its weight: strong enough that both pools fire near their maximal rate whatever their
+  // hidden input (the same post factor for both); opponent = 0: the other pool gets -drive_w
+  double drive_w = 1000.0;
+  double explore = 0.1;  // probability of a random choice on a training trial
   // opponent readout: hidden -> pool A and hidden -> pool B are separate plastic projections
   // ("readout_a", "readout_b") whose third factors are two DA channels ("da", "da_b"); the RPE is
   // released with + sign on the chosen pool's channel and - sign on the other's, and both pools
   // are driven in the response window (REINFORCE's centred post term, see README); 0 = one
   // projection "readout" and one DA
   double opponent = 1.0;
+  // novelty: a well-mixed ACh channel "ach_nov" released once when training of a new task starts
+  // (nov_pulse uM, clearance nov_tau) sets the readout's learning rate through a receptor on
+  // projection.readout_*.learning_rate: factor = lr_base + nov_emax C / (nov_ec50 + C). High at
+  // the start of a task (fast acquisition), it decays towards lr_base as the task becomes familiar
+  // (fewer late changes, so less drift of what was learned). nov_pulse = 0: no channel, factor 1
+  double nov_pulse = 1.0;    // [uM]
+  double nov_tau = 60000.0;  // [ms]
+  double nov_ec50 = 1.0;     // [uM]
+  double nov_emax = 2.0;     // [1]
+  double lr_base = 0.2;      // [1]
   // timing
   double dt = 0.5;
   double stim_ms = 100.0, iti_ms = 150.0, test_iti_ms = 50.0, settle_ms = 1000.0;
@@ -126,7 +144,8 @@ struct Network {
   nmsim::modulators::WellMixed* da = nullptr;
   nmsim::modulators::WellMixed* da_b = nullptr;  // opponent readout only
   nmsim::modulators::GridField* ach = nullptr;
-  std::vector<double> hidden_x;  // um
+  nmsim::modulators::WellMixed* ach_nov = nullptr;  // novelty channel (nov_pulse > 0)
+  std::vector<double> hidden_x;                     // um
 };
 
 Network build(nmsim::Simulation& sim, const Params& p);
@@ -140,8 +159,9 @@ double readout_scale(const Params& p);
 class Runner {
  public:
   Runner(nmsim::Simulation& sim, Network& net, const Params& p);
-  /// Switch the context to `task` (ACh zone) and let the field settle.
-  void set_context(std::size_t task);
+  /// Switch the context to `task` (ACh zone) and let the field settle. `learn`: training of the
+  /// task starts now; the first time for a task, the novelty channel is released.
+  void set_context(std::size_t task, bool learn = false);
   /// One trial: image (pooled, [0,1]), target pool (0 = A, 1 = B); learning on if `train`.
   /// Returns true if the decision was correct.
   bool trial(std::span<const double> image, int target, bool train);
@@ -157,6 +177,7 @@ class Runner {
   Params p_;
   std::size_t context_ = 0;
   std::vector<double> rbar_;
+  std::vector<bool> seen_;
   std::uint64_t trials_ = 0;
   std::vector<double> zeros_, out_zeros_;
   std::vector<std::uint64_t> hidden_last_;

@@ -13,7 +13,9 @@ using namespace nmsim;
 
 namespace {
 
-continual::Params tiny(bool gating) {
+// bias_gate: the earlier gate (ACh cancels a hyperpolarising bias) instead of the default one
+// (ACh sets the hidden layer's input gain).
+continual::Params tiny(bool gating, bool bias_gate) {
   continual::Params p;
   p.side = 8;
   p.pool = 1;
@@ -23,8 +25,11 @@ continual::Params tiny(bool gating) {
   p.tasks = 2;
   p.gating = gating;
   p.zone_half_um = 150.0;  // zones (2 tasks): task 0 [100, 400] um, task 1 [600, 900] um (layer 0..1000)
-  p.hidden_i_e = -3000.0;  // no input pattern here can overcome this without ACh
-  p.ach_emax = 3000.0;
+  if (bias_gate) {
+    p.ach_gain = 0.0;
+    p.hidden_i_e = -3000.0;  // no input pattern here can overcome this without ACh
+    p.ach_emax = 3000.0;
+  }
   p.settle_ms = 1500.0;
   p.a_minus = 0.0;
   p.eta = 0.05;
@@ -49,12 +54,12 @@ struct Outcome {
   std::vector<Projection::Synapse> before, after;  // readout synapses
 };
 
-Outcome train_task1(bool gating) {
-  const continual::Params p = tiny(gating);
+Outcome train_task1(bool gating, bool bias_gate) {
+  const continual::Params p = tiny(gating, bias_gate);
   Simulation sim({p.dt, 5, 1});
   continual::Network net = continual::build(sim, p);
   continual::Runner run(sim, net, p);
-  run.set_context(1);
+  run.set_context(1, true);  // a new task: the novelty channel opens plasticity
   Outcome o;
   o.x = net.hidden_x;
   auto all_synapses = [&] {
@@ -80,8 +85,10 @@ Outcome train_task1(bool gating) {
 }  // namespace
 
 TEST_CASE("continual: ACh gating freezes the readout synapses of hidden neurons outside the zone", "[continual]") {
-  const Outcome g = train_task1(true);
-  const Outcome c = train_task1(false);
+  const bool bias_gate = GENERATE(false, true);
+  INFO("gate: " << (bias_gate ? "ACh cancels a bias" : "ACh sets the input gain"));
+  const Outcome g = train_task1(true, bias_gate);
+  const Outcome c = train_task1(false, bias_gate);
   REQUIRE(g.before.size() == g.after.size());
   // Far outside zone 1 (more than 4 ACh space constants beyond its edges).
   auto outside = [](double x) { return x < 600.0 - 50.0 || x > 900.0 + 50.0; };
