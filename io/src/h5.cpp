@@ -1,10 +1,12 @@
 #include "h5.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 
 #include "nmsim/core/error.hpp"
 
@@ -80,12 +82,14 @@ herr_t check(herr_t status, const std::string& what) {
 // ---------------------------------------------------------------------------------------------
 // Files and groups
 
-File File::create(const std::string& path) {
+File File::create(const std::string& path, bool swmr_format, const std::string& shown) {
   quiet();
   Lock lock;
   File f;
   f.path_ = path;
-  f.id_ = FileId(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  PlistId fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "create a property list"));
+  if (swmr_format) check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "set a property list");
+  f.id_ = FileId(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
   if (!f.id_.valid()) {
     // The HDF5 reason for a missing directory or a permission problem is obscure; errno is not.
     const int err = errno;
@@ -94,9 +98,9 @@ File File::create(const std::string& path) {
     H5Eclear2(H5E_DEFAULT);
     const auto dir = std::filesystem::path(path).parent_path();
     if (!dir.empty() && !std::filesystem::is_directory(dir))
-      throw RuntimeError(fmt::format("cannot create output file \"{}\": directory \"{}\" does not exist", path,
-                                     dir.string()));
-    throw RuntimeError(fmt::format("cannot create output file \"{}\": {}", path,
+      throw RuntimeError(fmt::format("cannot create output file \"{}\": directory \"{}\" does not exist",
+                                     shown.empty() ? path : shown, dir.string()));
+    throw RuntimeError(fmt::format("cannot create output file \"{}\": {}", shown.empty() ? path : shown,
                                    err != 0 ? std::strerror(err) : reason.c_str()));
   }
   return f;
@@ -113,14 +117,91 @@ File File::open(const std::string& path, bool writable) {
   PlistId fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "create a property list"));
   if (!writable) check(H5Pset_file_locking(fapl.get(), 0, 1), "set a property list");
   f.id_ = FileId(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()));
-  // A file this process has open already (a recorder's) must be opened with the same locking
-  // setting: retry with the defaults.
-  if (!f.id_.valid() && !writable) {
-    H5Eclear2(H5E_DEFAULT);
-    f.id_ = FileId(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!writable && !f.id_.valid()) {
+    // A file being written by a recorder, or whose recorder was killed, carries the SWMR writer's
+    // flags: it opens with SWMR read access. A file this process has open already (a recorder's)
+    // must be opened with the same locking setting: retry with the defaults. If all fail, the
+    // first reason is the one to report (e.g. "truncated file").
+    std::string first;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_error, &first);
+    for (const auto& [flags, locking] :
+         {std::pair{H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, false}, std::pair{H5F_ACC_RDONLY, true},
+          std::pair{H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, true}}) {
+      if (f.id_.valid()) break;
+      H5Eclear2(H5E_DEFAULT);
+      PlistId p(check_id(H5Pcreate(H5P_FILE_ACCESS), "create a property list"));
+      if (!locking) check(H5Pset_file_locking(p.get(), 0, 1), "set a property list");
+      f.id_ = FileId(H5Fopen(path.c_str(), flags, p.get()));
+    }
+    if (!f.id_.valid()) {
+      H5Eclear2(H5E_DEFAULT);
+      std::replace(first.begin(), first.end(), '\n', ' ');
+      throw RuntimeError(fmt::format("HDF5: cannot open \"{}\"{}{}", path, first.empty() ? "" : ": ", first));
+    }
   }
   if (!f.id_.valid()) fail(fmt::format("open \"{}\"", path));
   return f;
+}
+
+File File::open_swmr_format(const std::string& path) {
+  quiet();
+  Lock lock;
+  File f;
+  f.path_ = path;
+  PlistId fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "create a property list"));
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "set a property list");
+  f.id_ = FileId(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
+  if (!f.id_.valid()) fail(fmt::format("open \"{}\"", path));
+  return f;
+}
+
+// Superblock versions 2 and 3 (the only ones with these flags): signature (8 bytes), version,
+// size of offsets, size of lengths, file consistency flags, then four addresses (base, superblock
+// extension, end of file, root group) and a Jenkins lookup3 checksum of everything before it.
+// HDF5 exports the checksum function it uses; it is declared here, not in a public header.
+extern "C" uint32_t H5_checksum_metadata(const void* data, size_t len, uint32_t initval);
+
+bool File::clear_write_flags(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  unsigned char sb[48];
+  bool changed = false;
+  static const unsigned char kSig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  if (::pread(fd, sb, sizeof sb, 0) == static_cast<ssize_t>(sizeof sb) && std::memcmp(sb, kSig, 8) == 0 &&
+      (sb[8] == 2 || sb[8] == 3) && sb[9] == 8) {
+    std::uint32_t stored = 0;
+    std::memcpy(&stored, sb + 44, 4);  // little-endian on every platform nmsim builds on
+    std::uint64_t eof = 0;
+    std::memcpy(&eof, sb + 28, 8);
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    if (stored == H5_checksum_metadata(sb, 44, 0) && sb[11] != 0) {
+      sb[11] = 0;
+      // The killed writer may have written blocks past the end-of-file address it stored last;
+      // everything it wrote lies within the file, so the file size is a safe end of file.
+      if (size > 0 && eof < static_cast<std::uint64_t>(size)) {
+        eof = static_cast<std::uint64_t>(size);
+        std::memcpy(sb + 28, &eof, 8);
+      }
+      const std::uint32_t sum = H5_checksum_metadata(sb, 44, 0);
+      std::memcpy(sb + 44, &sum, 4);
+      changed = ::pwrite(fd, sb, sizeof sb, 0) == static_cast<ssize_t>(sizeof sb);
+    }
+  }
+  ::close(fd);
+  return changed;
+}
+
+void File::rename_to(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::rename(path_, path, ec);
+  if (ec) throw RuntimeError(fmt::format("cannot rename \"{}\" to \"{}\": {}", path_, path, ec.message()));
+  path_ = path;
+}
+
+void File::start_swmr() {
+  Lock lock;
+  check(H5Fstart_swmr_write(id_.get()), fmt::format("start SWMR writing of \"{}\"", path_));
+  swmr_ = true;
 }
 
 bool File::is_hdf5(const std::string& path) {
@@ -233,7 +314,8 @@ Dataset Dataset::create(hid_t loc, const std::string& name, hid_t file_type, con
           what + " (chunk [" + join_dims(layout.chunk) + "])");
     if (layout.deflate > 0) {
       if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0)
-        throw RuntimeError("HDF5: cannot " + what + ": this HDF5 library has no deflate (zlib) filter; "
+        throw RuntimeError("HDF5: cannot " + what +
+                           ": this HDF5 library has no deflate (zlib) filter; "
                            "set output.compression = 0");
       check(H5Pset_shuffle(dcpl.get()), what);
       check(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.deflate)), what);
@@ -243,8 +325,8 @@ Dataset Dataset::create(hid_t loc, const std::string& name, hid_t file_type, con
   check(H5Pset_create_intermediate_group(lcpl.get(), 1), what);
   Dataset d;
   d.name_ = name;
-  d.id_ = DatasetId(check_id(H5Dcreate2(loc, name.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                             what));
+  d.id_ = DatasetId(
+      check_id(H5Dcreate2(loc, name.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), what));
   return d;
 }
 
@@ -305,8 +387,8 @@ void Dataset::read_slab(hid_t mem_type, void* data, hsize_t first, hsize_t count
   }
   std::vector<hsize_t> block = start;
   if (first + count > block[0])
-    throw RuntimeError(fmt::format("HDF5: cannot {}: rows {}..{} requested, {} present", what, first, first + count,
-                                   block[0]));
+    throw RuntimeError(
+        fmt::format("HDF5: cannot {}: rows {}..{} requested, {} present", what, first, first + count, block[0]));
   std::fill(start.begin(), start.end(), 0);
   start[0] = first;
   block[0] = count;
@@ -320,8 +402,8 @@ void write_string_dataset(hid_t loc, const std::string& name, const std::string&
   const std::string what = fmt::format("write string dataset \"{}\"", name);
   TypeId type = vlen_string_type();
   SpaceId space(check_id(H5Screate(H5S_SCALAR), what));
-  DatasetId d(check_id(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                       what));
+  DatasetId d(
+      check_id(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what));
   const char* p = text.c_str();
   check(H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), what);
   d.close(what);
@@ -389,8 +471,8 @@ void set_attr(hid_t obj, const std::string& name, const std::string& value) {
   check(H5Awrite(a.get(), type.get(), &p), what);
 }
 
-void set_attr_raw(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type, const void* data,
-                  hsize_t count, bool scalar) {
+void set_attr_raw(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type, const void* data, hsize_t count,
+                  bool scalar) {
   Lock lock;
   const std::string what = attr_what(obj, name, "write");
   SpaceId space(check_id(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &count, nullptr), what));
@@ -486,10 +568,33 @@ std::vector<double> read_attr_numbers(hid_t obj, const std::string& name) {
       std::int64_t sv = 0;
       std::uint64_t uv = 0;
       switch (size) {
-        case 1: sv = *reinterpret_cast<const std::int8_t*>(p); uv = *p; break;
-        case 2: { std::int16_t x; std::memcpy(&x, p, 2); sv = x; std::uint16_t y; std::memcpy(&y, p, 2); uv = y; break; }
-        case 4: { std::int32_t x; std::memcpy(&x, p, 4); sv = x; std::uint32_t y; std::memcpy(&y, p, 4); uv = y; break; }
-        default: { std::memcpy(&sv, p, 8); std::memcpy(&uv, p, 8); break; }
+        case 1:
+          sv = *reinterpret_cast<const std::int8_t*>(p);
+          uv = *p;
+          break;
+        case 2: {
+          std::int16_t x;
+          std::memcpy(&x, p, 2);
+          sv = x;
+          std::uint16_t y;
+          std::memcpy(&y, p, 2);
+          uv = y;
+          break;
+        }
+        case 4: {
+          std::int32_t x;
+          std::memcpy(&x, p, 4);
+          sv = x;
+          std::uint32_t y;
+          std::memcpy(&y, p, 4);
+          uv = y;
+          break;
+        }
+        default: {
+          std::memcpy(&sv, p, 8);
+          std::memcpy(&uv, p, 8);
+          break;
+        }
       }
       out[i] = is_signed ? static_cast<double>(sv) : static_cast<double>(uv);
     }
@@ -512,8 +617,10 @@ std::string type_name(hid_t type) {
   switch (H5Tget_class(type)) {
     case H5T_INTEGER:
       return fmt::format("{}int{}", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", 8 * size);
-    case H5T_FLOAT: return fmt::format("float{}", 8 * size);
-    case H5T_STRING: return "string";
+    case H5T_FLOAT:
+      return fmt::format("float{}", 8 * size);
+    case H5T_STRING:
+      return "string";
     case H5T_ENUM: {
       std::string s = "enum(";
       const int n = H5Tget_nmembers(type);
@@ -526,11 +633,17 @@ std::string type_name(hid_t type) {
           if (size == 1)
             v = *reinterpret_cast<const std::int8_t*>(raw.data());
           else if (size == 2) {
-            std::int16_t x; std::memcpy(&x, raw.data(), 2); v = x;
+            std::int16_t x;
+            std::memcpy(&x, raw.data(), 2);
+            v = x;
           } else if (size == 4) {
-            std::int32_t x; std::memcpy(&x, raw.data(), 4); v = x;
+            std::int32_t x;
+            std::memcpy(&x, raw.data(), 4);
+            v = x;
           } else {
-            std::int64_t x; std::memcpy(&x, raw.data(), 8); v = x;
+            std::int64_t x;
+            std::memcpy(&x, raw.data(), 8);
+            v = x;
           }
         }
         s += fmt::format("{}{}={}", i ? "," : "", label ? label : "?", v);
@@ -539,13 +652,20 @@ std::string type_name(hid_t type) {
       H5Eclear2(H5E_DEFAULT);
       return s + ")";
     }
-    case H5T_COMPOUND: return "compound";
-    case H5T_ARRAY: return "array";
-    case H5T_VLEN: return "vlen";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_REFERENCE: return "reference";
-    case H5T_BITFIELD: return "bitfield";
-    default: return "unknown";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "vlen";
+    case H5T_OPAQUE:
+      return "opaque";
+    case H5T_REFERENCE:
+      return "reference";
+    case H5T_BITFIELD:
+      return "bitfield";
+    default:
+      return "unknown";
   }
 }
 

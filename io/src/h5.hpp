@@ -7,10 +7,13 @@
 // - Debian's libhdf5 is built without thread safety, so every call through this layer holds one
 //   process-wide recursive lock: several recorders (e.g. a sweep run in threads) may write
 //   different files at the same time without corrupting the library's global state.
-// - Files are written with the library's default (earliest) format: files opened for writing
-//   by the 1.10 format carry a "file is open" flag that a crashed run would leave set, and the
-//   library refuses to open such files until h5clear is run. The oldest format has no such flag,
-//   so a file whose writer died still opens and holds everything up to its last flush.
+// - Recorder output files are written in SWMR mode (single writer, multiple readers; the 1.10
+//   "latest" format, File::create(path, true) then start_swmr()): HDF5 then writes every metadata
+//   block after the blocks it points to and never overwrites space that the file on disk still
+//   uses, so a writer killed at any moment leaves a file that SWMR readers open with everything up
+//   to its last flush. Such a file keeps its "open for writing" flags; File::open retries with
+//   SWMR read access, and clear_write_flags() clears them before the file is written again
+//   (docs/reliability.md).
 #include <hdf5.h>
 
 #include <cstdint>
@@ -132,10 +135,26 @@ struct Type<std::uint64_t> {
 
 class File {
  public:
-  /// Create `path`, truncating an existing file.
-  static File create(const std::string& path);
-  /// Open an existing file read-only or read-write.
+  /// Create `path`, truncating an existing file; `swmr_format`: the latest file format, needed by
+  /// start_swmr().
+  /// Messages name the file `shown` when given (a file created under a temporary name).
+  static File create(const std::string& path, bool swmr_format = false, const std::string& shown = "");
+  /// Open an existing file read-only or read-write. Read-only opens fall back to SWMR read access
+  /// (a file being written, or whose SWMR writer died).
   static File open(const std::string& path, bool writable = false);
+  /// Open read-write and continue in SWMR mode (a recorder output file, after clear_write_flags).
+  static File open_swmr_format(const std::string& path);
+  /// Clear the "open for writing" flags that a killed SWMR writer leaves in the superblock, and
+  /// raise its end-of-file address to the file size when it is smaller (the writer may have
+  /// written blocks past the address it last stored). No-op for files without such flags.
+  /// Returns true when something was changed.
+  static bool clear_write_flags(const std::string& path);
+  /// Switch to SWMR writing: from now on no object or attribute may be created or deleted; every
+  /// attribute must be closed when called.
+  void start_swmr();
+  bool swmr() const { return swmr_; }
+  /// Rename the file on disk (it stays open; POSIX rename, atomic within a file system).
+  void rename_to(const std::string& path);
   /// True when `path` exists and carries the HDF5 signature.
   static bool is_hdf5(const std::string& path);
 
@@ -150,6 +169,7 @@ class File {
  private:
   FileId id_;
   std::string path_;
+  bool swmr_ = false;
 };
 
 /// Create group `name` under `loc` ("a/b/c": missing intermediate groups are created too).
@@ -240,13 +260,11 @@ std::string read_string_dataset(hid_t loc, const std::string& name);
 
 /// Variable-length UTF-8 string (h5py reads it as str).
 void set_attr(hid_t obj, const std::string& name, const std::string& value);
-inline void set_attr(hid_t obj, const std::string& name, const char* value) {
-  set_attr(obj, name, std::string(value));
-}
-void set_attr_raw(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type, const void* data,
-                  hsize_t count, bool scalar);
+inline void set_attr(hid_t obj, const std::string& name, const char* value) { set_attr(obj, name, std::string(value)); }
+void set_attr_raw(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type, const void* data, hsize_t count,
+                  bool scalar);
 template <class T>
-  requires std::is_arithmetic_v<T>
+requires std::is_arithmetic_v<T>
 void set_attr(hid_t obj, const std::string& name, T value) {
   set_attr_raw(obj, name, Type<T>::file(), Type<T>::mem(), &value, 1, true);
 }

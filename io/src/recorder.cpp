@@ -1,15 +1,15 @@
 #include "nmsim/io/recorder.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <ctime>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
-#include <fmt/format.h>
 
 #include "h5.hpp"
 #include "nmsim/core/error.hpp"
@@ -43,13 +43,15 @@ void Schedule::check_request(const std::string& key) const {
   if (!(start >= 0) || !std::isfinite(start))
     throw ConfigError({}, key + ".start", fmt::format("expected a start time >= 0 ms, found {} ms", start));
   if (!(stop >= start))
-    throw ConfigError({}, key + ".stop", fmt::format("expected a stop time >= start = {} ms, found {} ms", start, stop));
+    throw ConfigError({}, key + ".stop",
+                      fmt::format("expected a stop time >= start = {} ms, found {} ms", start, stop));
 }
 
 void Schedule::resolve(double dt, Step now, const std::string& key) {
   const double iv = interval == 0 ? dt : interval;
   if (!is_multiple_of(iv, dt))
-    throw ConfigError({}, key + ".interval", fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, interval));
+    throw ConfigError({}, key + ".interval",
+                      fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, interval));
   if (!is_multiple_of(start, dt))
     throw ConfigError({}, key + ".start", fmt::format("expected a multiple of dt = {} ms, found {} ms", dt, start));
   interval_steps = std::max<Step>(1, std::llround(iv / dt));
@@ -150,7 +152,6 @@ void Recorder::Impl::write_pending() {
     }
   }
   write_trials();
-  h5::set_attr(file.id(), "simulated_time", static_cast<double>(now_step) * dt);
 }
 
 std::size_t Recorder::Impl::bytes_to_reserve() const {
@@ -179,10 +180,10 @@ void Recorder::Impl::reserve(std::size_t bytes) {
     // Keeps a partial tail: harmless, as above.
   }
   write_failed = true;
-  throw RuntimeError(fmt::format("cannot write to the output file \"{}\": {} (about {} MiB more were needed); it "
-                                 "holds the run up to t = {} ms, its last flush",
-                                 options.file, std::strerror(err), (bytes >> 20) + 1,
-                                 static_cast<double>(last_flush_step) * dt));
+  throw RuntimeError(
+      fmt::format("cannot write to the output file \"{}\": {} (about {} MiB more were needed); it "
+                  "holds the run up to t = {} ms, its last flush",
+                  options.file, std::strerror(err), (bytes >> 20) + 1, static_cast<double>(last_flush_step) * dt));
 }
 
 void Recorder::Impl::trim() noexcept {
@@ -199,6 +200,11 @@ void Recorder::Impl::flush_now() {
   if (write_failed) return;
   reserve(bytes_to_reserve());
   write_pending();
+  // Two flushes: the data first, then simulated_time, which says how far the file goes. HDF5
+  // writes the blocks of one flush in no fixed order, so with one flush a kill could leave the
+  // new simulated_time on disk over an extent not yet written.
+  file.flush();
+  h5::set_attr(file.id(), "simulated_time", static_cast<double>(now_step) * dt);
   file.flush();
   trim();
   last_flush_step = now_step;
@@ -338,8 +344,7 @@ void Recorder::prepare(const Simulation& sim) {
     } else if (r.neurons.back() >= pop.size()) {
       throw ConfigError({}, r.key + ".neurons",
                         fmt::format("neuron id {} is out of range: population {} has {} neurons (ids 0..{})",
-                                    r.neurons.back(), r.population, pop.size(),
-                                    pop.size() == 0 ? 0 : pop.size() - 1));
+                                    r.neurons.back(), r.population, pop.size(), pop.size() == 0 ? 0 : pop.size() - 1));
     }
     r.schedule.resolve(dt, sim.now(), r.key);
     r.rows.width = r.neurons.size();
@@ -370,19 +375,25 @@ void Recorder::prepare(const Simulation& sim) {
     m.prepared = true;
     // Flushing at once makes the file valid on disk from the start of the run.
     m.flush_now();
+    // From here on HDF5 orders its writes so that the file on disk is readable at every moment
+    // (docs/reliability.md): every object and attribute of the run exists by now.
+    m.file.start_swmr();
+    m.file.rename_to(m.options.file);
   } catch (...) {
     m.close_all();
     m.prepared = false;
     std::error_code ec;
-    std::filesystem::remove(m.options.file, ec);
+    std::filesystem::remove(m.partial_name(), ec);
     throw;
   }
 }
 
 void Recorder::Impl::create_file() {
   const Simulation& s = *sim;
-  file = h5::File::create(options.file);
-  reserve_fd = ::open(options.file.c_str(), O_WRONLY | O_CLOEXEC);
+  // The file is written under a temporary name until its first flush is complete and SWMR
+  // writing has started (prepare); a run killed before that leaves no output file, only this one.
+  file = h5::File::create(partial_name(), true, options.file);
+  reserve_fd = ::open(partial_name().c_str(), O_WRONLY | O_CLOEXEC);
   reserve(bytes_to_reserve());  // the groups and datasets below: never shorter than the superblock says
   h5::Lock lock;
   const hid_t root = file.id();
@@ -409,8 +420,8 @@ void Recorder::Impl::create_file() {
       std::vector<double> xyz;
       xyz.reserve(3 * p->size());
       for (const auto& q : p->positions()) xyz.insert(xyz.end(), q.begin(), q.end());
-      h5::Dataset d = h5::Dataset::create(g.get(), "positions", h5::Type<double>::file(),
-                                          h5::Layout{{p->size(), 3}, {}, {}, 0});
+      h5::Dataset d =
+          h5::Dataset::create(g.get(), "positions", h5::Type<double>::file(), h5::Layout{{p->size(), 3}, {}, {}, 0});
       d.write_rows(xyz.data(), 0, p->size());
       h5::set_attr(d.id(), "units", "um");
     }
@@ -515,10 +526,12 @@ void Recorder::finish(bool completed) {
     if (m.sim) final_bytes += 4096 + 1024 * m.sim->populations().size();  // /summary attributes
     m.reserve(final_bytes);
     m.write_pending();
+    m.file.flush();
+    h5::set_attr(m.file.id(), "simulated_time", static_cast<double>(m.now_step) * m.dt);
     m.write_snapshots();
     m.write_summary();
-    h5::set_attr(m.file.id(), "status", m.status.empty() ? std::string(completed ? "complete" : "interrupted")
-                                                         : m.status);
+    h5::set_attr(m.file.id(), "status",
+                 m.status.empty() ? std::string(completed ? "complete" : "interrupted") : m.status);
     m.file.flush();
     m.trim();
     m.close_all_datasets();
@@ -532,8 +545,10 @@ void Recorder::finish(bool completed) {
 void Recorder::set_status(const std::string& status) {
   static const char* kAllowed[] = {"running", "complete", "interrupted", "failed"};
   if (std::none_of(std::begin(kAllowed), std::end(kAllowed), [&](const char* a) { return status == a; }))
-    throw std::invalid_argument("nmsim::io::Recorder::set_status: expected running, complete, interrupted or "
-                                "failed, found \"" + status + "\"");
+    throw std::invalid_argument(
+        "nmsim::io::Recorder::set_status: expected running, complete, interrupted or "
+        "failed, found \"" +
+        status + "\"");
   Impl& m = *impl_;
   m.status = status;
   if (!m.prepared) return;  // remembered; no file exists

@@ -69,12 +69,15 @@ void Recorder::defer_file() {
 
 void Recorder::resume(const StateReader& r) {
   Impl& m = *impl_;
-  if (!m.deferred || !m.sim || m.prepared) throw RuntimeError("nmsim::io::Recorder::resume: call defer_file(), prepare(), then resume()");
+  if (!m.deferred || !m.sim || m.prepared)
+    throw RuntimeError("nmsim::io::Recorder::resume: call defer_file(), prepare(), then resume()");
   const auto check_first = [&](const Schedule& s, const std::string& key) {
     if (r.scalar<Step>("first_step") != s.first_j) r.fail("first_step", key + ": the recording schedule differs");
   };
   try {
-    m.file = h5::File::open(m.options.file, true);
+    // The file of a killed run still carries its SWMR writer's flags: clear them to write again.
+    h5::File::clear_write_flags(m.options.file);
+    m.file = h5::File::open_swmr_format(m.options.file);
     const hid_t root = m.file.id();
     for (auto& s : m.spikes) {
       auto g = r.group("spikes/" + s.population);
@@ -124,7 +127,8 @@ void Recorder::resume(const StateReader& r) {
     m.now_step = r.scalar<Step>("now_step");
     m.last_flush_step = r.scalar<Step>("last_flush_step");
     if (m.now_step != m.sim->now())
-      r.fail("now_step", fmt::format("the output holds {} steps, the simulation is at step {}", m.now_step, m.sim->now()));
+      r.fail("now_step",
+             fmt::format("the output holds {} steps, the simulation is at step {}", m.now_step, m.sim->now()));
     {
       h5::Lock lock;
       h5::set_attr(root, "status", std::string(m.status.empty() ? "running" : m.status));
@@ -142,6 +146,7 @@ void Recorder::resume(const StateReader& r) {
     m.prepared = true;
     m.deferred = false;
     m.flush_now();
+    m.file.start_swmr();
   } catch (...) {
     m.close_all();
     m.prepared = false;

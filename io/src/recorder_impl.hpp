@@ -77,8 +77,8 @@ struct SampledRows {
 struct SpikeRequest {
   std::string population, key;
   std::uint32_t pop_index = 0;
-  std::vector<double> times;        // [ms] buffered since the last write
-  std::vector<std::uint64_t> ids;   // buffered node ids
+  std::vector<double> times;       // [ms] buffered since the last write
+  std::vector<std::uint64_t> ids;  // buffered node ids
   h5::Dataset timestamps, node_ids;
 };
 
@@ -138,17 +138,17 @@ struct ModulatorRequest {
   Schedule schedule;
   // Resolved at prepare.
   const Modulator* mod = nullptr;
-  std::string field = "well_mixed";        // attribute `field` of /modulators/<name>
-  std::vector<double> positions;           // [n_probes * 3] um
+  std::string field = "well_mixed";              // attribute `field` of /modulators/<name>
+  std::vector<double> positions;                 // [n_probes * 3] um
   std::vector<std::array<double, 3>> requested;  // probe points asked for (spatial fields)
-  std::vector<std::size_t> probe_ids;      // the modulator's probe index per column; empty: pool
-  double snapshot_interval = 0.0;          // [ms]; 0 = no snapshots
-  Step next_snapshot = 0;                  // step at or after which the next snapshot is due
-  std::vector<float> snap_pending;         // buffered snapshots, each nx*ny*nz (x fastest)
-  std::vector<double> snap_times;          // [ms] their times
+  std::vector<std::size_t> probe_ids;            // the modulator's probe index per column; empty: pool
+  double snapshot_interval = 0.0;                // [ms]; 0 = no snapshots
+  Step next_snapshot = 0;                        // step at or after which the next snapshot is due
+  std::vector<float> snap_pending;               // buffered snapshots, each nx*ny*nz (x fastest)
+  std::vector<double> snap_times;                // [ms] their times
   std::size_t snap_size = 0;
   h5::Dataset snap_data, snap_time;
-  std::uint64_t rows_sampled = 0;          // rows taken so far (written or pending)
+  std::uint64_t rows_sampled = 0;  // rows taken so far (written or pending)
   SampledRows rows;
 
   std::size_t probes() const { return positions.size() / 3; }
@@ -194,9 +194,9 @@ struct Recorder::Impl {
   bool prepared = false;
   bool finished = false;
   bool window_ok = false;
-  bool deferred = false;  // resume: prepare() opens no file (recorder_checkpoint.cpp)
-  std::string status;  // set by set_status; empty = decided by finish()
-  int reserve_fd = -1;       // the output file, for reserve(); -1 = none
+  bool deferred = false;      // resume: prepare() opens no file (recorder_checkpoint.cpp)
+  std::string status;         // set by set_status; empty = decided by finish()
+  int reserve_fd = -1;        // the output file, for reserve(); -1 = none
   bool write_failed = false;  // a reservation failed: nothing more is written but the status
 
   /// Make sure the file system will take `bytes` more bytes before HDF5 writes anything: a write
@@ -218,6 +218,8 @@ struct Recorder::Impl {
   std::chrono::steady_clock::time_point prepare_clock;
 
   std::size_t pending_bytes() const;
+  /// Name of the output file until its first flush (create_file, prepare).
+  std::string partial_name() const { return options.file + ".part"; }
   /// Append everything buffered to the datasets (no H5Fflush: callers flush right after, so the
   /// file on disk changes only in write+flush bursts).
   void write_pending();

@@ -9,9 +9,9 @@
 Only h5py, numpy and matplotlib (Agg) are used. docs/analysis.md has the whole API.
 """
 from . import plots
-from .load import (FinalWeights, Modulator, Population, Report, Result, Snapshots, Spikes, Trials, Weights, load,
+from .load import (FinalWeights, Modulator, Population, Report, Result, Snapshots, Spikes, Trials, Weights, load, open_file,
                    load_sweep, moving_average, population_rate, sweep_stats)
 from .plots import PlotError, save
 
-__all__ = ["plots", "load", "load_sweep", "sweep_stats", "population_rate", "moving_average", "save", "PlotError",
+__all__ = ["plots", "load", "open_file", "load_sweep", "sweep_stats", "population_rate", "moving_average", "save", "PlotError",
            "Result", "Population", "Spikes", "Report", "Weights", "FinalWeights", "Modulator", "Snapshots", "Trials"]

@@ -154,9 +154,20 @@ class Result:
         return len(self.spikes[population].times) / n / (t / 1000.0) if n and t > 0 else math.nan
 
 
+def open_file(path):
+    """Open an nmsim output file read-only, also while its run is going on or after the run was
+    killed: such a file carries the "open for writing" flags of its SWMR writer (docs/reliability.md)
+    and opens with SWMR read access, without HDF5's file lock."""
+    try:
+        return h5py.File(path, "r")
+    except OSError:
+        return h5py.File(path, "r", swmr=True, locking=False)
+
+
 def load(path) -> Result:
-    """Read an nmsim HDF5 file into numpy (see the dataclasses above)."""
-    with h5py.File(path, "r") as f:
+    """Read an nmsim HDF5 file into numpy (see the dataclasses above); also the file of a run in
+    progress or of a killed run (everything up to its last flush, see open_file)."""
+    with open_file(path) as f:
         attrs = _attrs(f)
         config = ""
         if "config" in f:

@@ -108,10 +108,11 @@ def main():
             check_root(f, "complete")
             check_spikes(f)
             check_report(f)
-        # A run that died right after a flush: the file opens, says "running", holds the data.
+        # A run that died right after a flush: the file opens (SWMR read access: the writer's flags
+        # stay set, docs/reliability.md), says "running", holds the data.
         died = os.path.join(tmp, "died.h5")
         write_fixture(died, unfinished=True)
-        with h5py.File(died, "r") as f:
+        with h5py.File(died, "r", swmr=True, locking=False) as f:
             check_root(f, "running")
             check_spikes(f)
             check_report(f)

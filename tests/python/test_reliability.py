@@ -258,7 +258,8 @@ def main():
         p.kill()
         p.wait()
         try:
-            with h5py.File(out, "r") as f:
+            # A killed run's file keeps its SWMR writer's flags: SWMR read access opens it.
+            with h5py.File(out, "r", swmr=True, locking=False) as f:
                 status = attr(f, "status")
                 simulated = float(f.attrs["simulated_time"])
                 rows = f["report/exc/v/data"].shape[0]

@@ -219,13 +219,13 @@ def main():
         while time.time() < deadline and seen < 10:
             time.sleep(0.2)
             try:
-                with h5py.File(k, "r", locking=False) as f:
+                with h5py.File(k, "r", swmr=True, locking=False) as f:
                     seen = int(f["trials"].attrs["n_trials"]) if "trials" in f else 0
             except (OSError, KeyError):
                 pass
         proc.kill()
         proc.wait()
-        with h5py.File(k, "r", locking=False) as f:
+        with h5py.File(k, "r", swmr=True, locking=False) as f:
             t = f["trials"]
             n = t["index"].shape[0]
             check(seen >= 10 and n >= seen and f.attrs["status"] == "running" and t.attrs["n_trials"] == n and
