@@ -198,6 +198,13 @@ void File::rename_to(const std::string& path) {
   path_ = path;
 }
 
+bool File::swmr_capable() const {
+  Lock lock;
+  H5F_info2_t info{};
+  check(H5Fget_info2(id_.get(), &info), fmt::format("read the superblock of \"{}\"", path_));
+  return info.super.version >= 3;
+}
+
 void File::start_swmr() {
   Lock lock;
   check(H5Fstart_swmr_write(id_.get()), fmt::format("start SWMR writing of \"{}\"", path_));

@@ -153,6 +153,9 @@ class File {
   /// attribute must be closed when called.
   void start_swmr();
   bool swmr() const { return swmr_; }
+  /// True when the file's superblock can take SWMR writing (version 3: created by
+  /// create(path, true)); files written by nmsim before SWMR output have version 0.
+  bool swmr_capable() const;
   /// Rename the file on disk (it stays open; POSIX rename, atomic within a file system).
   void rename_to(const std::string& path);
   /// True when `path` exists and carries the HDF5 signature.

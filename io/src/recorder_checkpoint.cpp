@@ -146,7 +146,9 @@ void Recorder::resume(const StateReader& r) {
     m.prepared = true;
     m.deferred = false;
     m.flush_now();
-    m.file.start_swmr();
+    // An output file written before nmsim used SWMR (a checkpoint from an older version) has a
+    // superblock that cannot take it: it goes on in the earlier mode (durable between bursts only).
+    if (m.file.swmr_capable()) m.file.start_swmr();
   } catch (...) {
     m.close_all();
     m.prepared = false;
