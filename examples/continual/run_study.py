@@ -63,7 +63,9 @@ def run_one(args, seed, gating):
     if args.reuse and os.path.exists(out + ".json"):
         with open(out + ".json") as f:
             run = json.load(f)
-        if run["train_per_task"] == args.train and run["test_per_task"] == args.test:
+        # Same sizes and the same extra arguments (--set ...), else the run is redone.
+        if (run["train_per_task"] == args.train and run["test_per_task"] == args.test
+                and run.get("extra") == args.extra):
             return run
     cmd = [args.bin, "--seed", str(seed), "--gating", "on" if gating else "off", "--train", str(args.train),
            "--test", str(args.test), "-o", out] + args.extra
@@ -72,6 +74,9 @@ def run_one(args, seed, gating):
         raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
     with open(out + ".json") as f:
         run = json.load(f)
+    run["extra"] = args.extra
+    with open(out + ".json", "w") as f:
+        json.dump(run, f)
     store(run)
     return run
 
@@ -117,7 +122,8 @@ def main():
     ap.add_argument("--test", type=int, default=200)
     ap.add_argument("--out", default="out/continual")
     ap.add_argument("--reuse", action="store_true",
-                    help="analyse existing OUT/seed*_*.json of the same --train/--test instead of re-running them")
+                    help="analyse existing OUT/seed*_*.json of the same --train/--test and extra arguments "
+                         "instead of re-running them")
     ap.add_argument("extra", nargs="*", help="arguments passed to every run (after --)")
     args = ap.parse_args()
     if not os.path.exists("/usr/share/datasets/fashion-mnist") and "--data" not in args.extra:
