@@ -34,7 +34,7 @@ const char* kUsage =
     "  --set keys: eta, scale_eta, da_gain, zone_half_um, hidden, rf, pool_size, w_in, w_in_mean, w_out0, w_out_max,\n"
     "             ach_pulse, ach_emax, hidden_i_e, rate_max, rate_mean, tau_c, a_minus, w_inh, rbar_alpha, "
     "rbar_class,\n"
-    "             response_ms, drive_hz, drive_w, explore, opponent, stim_ms, iti_ms, da_tau,\n"
+    "             response_ms, drive_hz, drive_w, explore, opponent, stim_ms, iti_ms, test_iti_ms, da_tau,\n"
     "             nov_pulse, nov_tau, nov_ec50, nov_emax, lr_base, ach_gain\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -76,6 +76,7 @@ void set_param(continual::Params& p, const std::string& kv) {
                                          {"rate_mean", &p.rate_mean},
                                          {"stim_ms", &p.stim_ms},
                                          {"iti_ms", &p.iti_ms},
+                                         {"test_iti_ms", &p.test_iti_ms},
                                          {"da_tau", &p.da_tau},
                                          {"hidden_i_e", &p.hidden_i_e},
                                          {"ach_emax", &p.ach_emax},
