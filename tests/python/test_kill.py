@@ -143,7 +143,7 @@ def main():
                        f"{int((t <= sim + 1e-9).sum())} of the reference's {int(keep.sum())} spikes up to "
                        f"simulated_time, last spike {t.max(initial=0.0)} ms)")
                 if v_ok and extra_ok and not spikes_ok and not args.strict:
-                    # Known and rare (docs/reliability.md: about 1 kill in 600, also with the writer
+                    # Known and rare (docs/reliability.md: about 1 kill in 800, also with the writer
                     # before SWMR): the spike datasets end a little before simulated_time. Everything
                     # there is still the run's data; counted, reported, not failed (--strict fails).
                     lagging += 1
