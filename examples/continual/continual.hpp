@@ -100,10 +100,10 @@ struct Params {
   // the start of a task (fast acquisition), it decays towards lr_base as the task becomes familiar
   // (fewer late changes, so less drift of what was learned). nov_pulse = 0: no channel, factor 1
   double nov_pulse = 1.0;    // [uM]
-  double nov_tau = 60000.0;  // [ms]
+  double nov_tau = 40000.0;  // [ms]
   double nov_ec50 = 1.0;     // [uM]
-  double nov_emax = 2.0;     // [1]
-  double lr_base = 0.2;      // [1]
+  double nov_emax = 3.0;     // [1]
+  double lr_base = 0.0;      // [1]
   // timing
   double dt = 0.5;
   double stim_ms = 100.0, iti_ms = 150.0, test_iti_ms = 50.0, settle_ms = 1000.0;
