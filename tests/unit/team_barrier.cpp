@@ -19,7 +19,11 @@ namespace {
 
 // Each round every thread adds its id+1 to its slot; the serial section checks that all slots
 // hold the round's values (all work done before it), sums them and bumps the round counter.
-void run_rounds(int threads, unsigned spins, long rounds) {
+struct Rounds {
+  long serial_runs, bad, late, checksum, expected_checksum;
+};
+
+Rounds run_rounds(int threads, unsigned spins, long rounds) {
   TeamBarrier team(threads, spins);
   std::vector<long> slot(static_cast<std::size_t>(threads), 0);
   long serial_runs = 0, bad = 0, checksum = 0;
@@ -41,11 +45,8 @@ void run_rounds(int threads, unsigned spins, long rounds) {
   for (int t = 1; t < threads; ++t) pool.emplace_back(body, t);
   body(0);
   for (auto& t : pool) t.join();
-  CHECK(serial_runs == rounds);
-  CHECK(bad == 0);
-  CHECK(late.load() == 0);
   const long per_round_sum = threads * (threads + 1) / 2;
-  CHECK(checksum == per_round_sum * rounds * (rounds + 1) / 2);
+  return {serial_runs, bad, late.load(), checksum, per_round_sum * rounds * (rounds + 1) / 2};
 }
 
 }  // namespace
@@ -54,7 +55,12 @@ TEST_CASE("TeamBarrier: serial section once per round, no lost wake-up", "[engin
   for (int threads : {2, 3})
     for (unsigned spins : {0u, 8u, 512u}) {
       INFO("threads " << threads << ", spins " << spins);
-      run_rounds(threads, spins, spins == 0 ? 200000 : 50000);
+      const long rounds = spins == 0 ? 200000 : 50000;
+      const Rounds got = run_rounds(threads, spins, rounds);
+      CHECK(got.serial_runs == rounds);
+      CHECK(got.bad == 0);
+      CHECK(got.late == 0);
+      CHECK(got.checksum == got.expected_checksum);
     }
 }
 
