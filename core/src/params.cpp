@@ -78,6 +78,8 @@ const ParamValue& ParamTable::get(const std::string& key) const {
   return it->second;
 }
 
+constexpr double kMaxWholeNumber = 9007199254740992.0;  // 2^53
+
 void ParamTable::check_number(const std::string& key, double v, Check check) const {
   if (!std::isfinite(v)) fail(key, fmt::format("expected a finite number, found {}", v));
   switch (check) {
@@ -91,12 +93,14 @@ void ParamTable::check_number(const std::string& key, double v, Check check) con
     case Check::probability:
       if (!(v >= 0 && v <= 1)) fail(key, fmt::format("expected a probability in [0, 1], found {}", v));
       break;
+    // Whole numbers become 64-bit integers (or narrower ones, range-checked by the caller); above 2^53 a
+    // double no longer holds every integer, and the conversion could overflow.
     case Check::integer_non_negative:
-      if (!(v >= 0 && std::floor(v) == v))
+      if (!(v >= 0 && std::floor(v) == v && v <= kMaxWholeNumber))
         fail(key, fmt::format("expected a whole number >= 0, found {}", v));
       break;
     case Check::integer_positive:
-      if (!(v >= 1 && std::floor(v) == v))
+      if (!(v >= 1 && std::floor(v) == v && v <= kMaxWholeNumber))
         fail(key, fmt::format("expected a whole number >= 1, found {}", v));
       break;
   }

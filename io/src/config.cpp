@@ -18,6 +18,7 @@ namespace {
 const std::vector<std::string> kTopLevel = {"simulation", "output",   "population", "projection", "plasticity",
                                            "modulator",  "modulation", "stimulus",  "task",       "record"};
 const std::vector<std::string> kLater = {};
+constexpr double kMaxThreads = 1024;  // the limit Simulation enforces
 
 std::string node_type(const toml::node& n) {
   switch (n.type()) {
@@ -282,7 +283,10 @@ void Config::Impl::read_simulation(const toml::table* t) {
     sim_options.seed = static_cast<std::uint64_t>(*seed->value<std::int64_t>());
     s.number("seed");
   }
-  sim_options.threads = static_cast<int>(s.number("threads", 0, Check::integer_non_negative));
+  const double threads = s.number("threads", 0, Check::integer_non_negative);
+  if (threads > kMaxThreads)  // checked here, before the conversion to int can overflow
+    s.fail("threads", fmt::format("expected at most {} threads (0 = all cores), found {}", kMaxThreads, threads));
+  sim_options.threads = static_cast<int>(threads);
 }
 
 void Config::Impl::read_output(const toml::table* t) {
@@ -292,8 +296,9 @@ void Config::Impl::read_output(const toml::table* t) {
   output.file = o.string("file", output.file);
   if (output.file.empty()) o.fail("file", "expected a file name, found an empty string");
   output.flush_interval = o.number("flush_interval", output.flush_interval, Check::positive);
-  output.compression = static_cast<int>(o.number("compression", output.compression, Check::integer_non_negative));
-  if (output.compression > 9) o.fail("compression", fmt::format("expected a level 0..9, found {}", output.compression));
+  const double level = o.number("compression", output.compression, Check::integer_non_negative);
+  if (level > 9) o.fail("compression", fmt::format("expected a level 0..9, found {}", level));
+  output.compression = static_cast<int>(level);
 }
 
 template <class F>
@@ -383,7 +388,8 @@ std::vector<std::array<double, 3>> Config::Impl::read_positions(const toml::node
     while (shape.size() < 3) shape.push_back(1.0);
     if (shape.size() != 3) gt.fail("shape", "expected [nx], [nx, ny] or [nx, ny, nz]");
     for (double x : shape)
-      if (!(x >= 1) || std::floor(x) != x) gt.fail("shape", fmt::format("expected whole numbers >= 1, found {}", x));
+      if (!(x >= 1) || std::floor(x) != x || x > static_cast<double>(size))  // x <= size: no overflow below
+        gt.fail("shape", fmt::format("expected whole numbers in [1, size = {}], found {}", size, x));
     const auto nx = static_cast<std::size_t>(shape[0]), ny = static_cast<std::size_t>(shape[1]),
                nz = static_cast<std::size_t>(shape[2]);
     if (nx * ny * nz != size)

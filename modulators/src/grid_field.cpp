@@ -105,6 +105,10 @@ void GridField::setup(double dt, std::uint64_t seed, Step now, int threads) {
   int n_min = 1;
   if (p_.field_dt > 0) {
     const double ratio = p_.field_dt / dt;
+    if (!(ratio <= 1e12 && ratio >= 1e-9))  // keeps the step counts below exact in their integer types
+      throw ConfigError(
+          {}, key + ".field.dt",
+          fmt::format("expected a field step within [1e-9, 1e12] dt = {} ms, found {} ms", dt, p_.field_dt));
     if (ratio >= 1 - 1e-9) {
       if (std::fabs(ratio - std::round(ratio)) > 1e-6 * ratio)
         throw ConfigError(

@@ -99,6 +99,8 @@ CONFIG_ROWS = [
      ["bad.toml:27:", "projection.ei.connect.p", "[0, 1]", "1.5"]),
     ("B6", "more threads than any machine has", [], ["--threads", "100000000"],
      ["--set simulation.threads=100000000", "simulation.threads", "expected at most 1024 threads"]),
+    ("B6", "a thread count beyond int (fuzzer find)", [], ["--threads", "4294967296"],
+     ["--set simulation.threads=4294967296", "simulation.threads", "expected at most 1024 threads"]),
     ("B6", "a duration beyond 1e15 steps", [("duration = 20.0", "duration = 1e300")], [],
      ["bad.toml:3:", "simulation.duration", "expected at most 1e15 steps", "1e+300"]),
     ("B6", "a delay beyond the ring buffers", [("delay = 1.0", "delay = 1e300")], [],

@@ -116,6 +116,19 @@ TEST_CASE("config: out-of-range values") {
                     Catch::Contains("[0, 1]") && Catch::Contains("1.2"));
 }
 
+TEST_CASE("config: whole numbers too large for their integer type are rejected before conversion") {
+  // Found by the CLI fuzzer: --threads 4294967296 overflowed the conversion to int (UBSan).
+  const std::string threads = error_of(kBase, {"simulation.threads=4294967296"});
+  CHECK_THAT(threads, Catch::Contains("simulation.threads") && Catch::Contains("at most 1024 threads") &&
+                          Catch::Contains("4294967296"));
+  const std::string size = error_of(replace(kBase, "size = 10", "size = 1e300"));
+  CHECK_THAT(size, Catch::Contains("net.toml:10:") && Catch::Contains("population.exc.size") &&
+                       Catch::Contains("whole number"));
+  const std::string level = error_of(kBase, {"output.compression=1e19"});
+  CHECK_THAT(level, Catch::Contains("output.compression") && Catch::Contains("1e+19"));
+  CHECK(error_of(kBase, {"simulation.threads=1024"}).empty());
+}
+
 TEST_CASE("config: dt must divide the duration") {
   const std::string e = error_of(replace(kBase, "duration = 100.0", "duration = 100.05"));
   CHECK_THAT(e, Catch::Contains("net.toml:4:") && Catch::Contains("simulation.duration") &&
