@@ -20,6 +20,7 @@
 // --reps alternating pairs, wall and CPU, and the load average before and after.
 //
 //   bench_field_network [--duration 2000 (ms)] [--threads 1] [--reps 3] [--field_dt 1 (ms)] [--grid 64]
+//                       [--dt 1 (ms)] [--linear 0|1] [--only 0|1|2 (both | well-mixed | grid: for profilers)]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -214,7 +215,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::Args args(argc, argv, {"duration", "threads", "reps", "field_dt", "grid", "dt", "linear"});
+  bench::Args args(argc, argv, {"duration", "threads", "reps", "field_dt", "grid", "dt", "linear", "only"});
   const double duration = args.number("duration", 2000.0);
   Setup s;
   s.threads = static_cast<int>(args.number("threads", 1));
@@ -223,6 +224,14 @@ int main(int argc, char** argv) {
   s.dt = args.number("dt", 1.0);
   s.linear = args.number("linear", 0) != 0;
   const int reps = static_cast<int>(args.number("reps", 3));
+  if (const int only = static_cast<int>(args.number("only", 0)); only == 1 || only == 2) {
+    for (int r = 0; r < reps; ++r) {
+      const Timing t = run_once(only == 2, s, duration);
+      std::fprintf(stderr, "rep %d %-10s wall %.3f s cpu %.3f s spikes %.0f\n", r, only == 2 ? "grid" : "well_mixed",
+                   t.wall, t.cpu, t.spikes);
+    }
+    return 0;
+  }
   const double load0 = load_average();
   std::vector<double> wall[2], cpu[2], ratio_wall, ratio_cpu;
   Timing last[2];

@@ -139,6 +139,12 @@ void StdpEligibility::prepare(const Simulation& sim, const Projection& proj) {
     Modulator& field = sim.modulator(p_.modulator);
     for (const auto& x : post.positions()) probe_.push_back(field.add_probe(x));
   }
+  held_ = spatial_ && !third_ && !lr_ && !probe_.empty() && m_->probe_hold() > 1;
+  if (held_) {  // W over the longest segment: a block or a frame, whichever is shorter
+    const auto n = static_cast<std::size_t>(std::min({m_->probe_hold(), interval_steps_, Step{1} << 16}));
+    wsum_.assign(n + 1, 0.0);
+    for (std::size_t i = 0; i < n; ++i) wsum_[i + 1] = wsum_[i] + decay_c(static_cast<Step>(i));
+  }
   // Synapse state starts at t_c = 0 (SynState::resize): the frames start there too.
   base_ = 0;
   frames_.clear();
@@ -222,6 +228,30 @@ void StdpEligibility::integrate_targets(SynState& s, Step k) const {
   } else {
     const double v = m_->piece(k).weighted_integral(b, dt_, inv_tau_c);
     for (std::size_t j = 0; j < n; ++j) g[j] += rate(j) * weight * v;
+  }
+}
+
+void StdpEligibility::integrate_held(SynState& s, Step k) const {
+  const Step K = segment_start(k);
+  s.seg = K;
+  if (K != k) return;  // step k continues its segment: G(t_a) = g + u W(a - K), nothing to do
+  const std::size_t n = s.count;
+  double* g = s.g->data() + s.first;
+  double* u = s.u->data() + s.first;
+  const Step in_frame = (k - base_) % interval_steps_;
+  if (in_frame == 0) {
+    std::fill(g, g + n, 0.0);  // a new frame: G restarts (before_events brought every synapse here)
+  } else {
+    const double w = wsum(k - segment_start(k - 1));  // G at t_k, the end of the previous segment
+    for (std::size_t j = 0; j < n; ++j) g[j] += u[j] * w;
+  }
+  const double scale = decay_c(in_frame) * k_step_;
+  const double b = p_.baseline;
+  const LevelPiece* row = m_->probe_row(k);
+  const std::size_t* probe = probe_.data() + s.first;
+  for (std::size_t j = 0; j < n; ++j) {
+    const LevelPiece& p = row[probe[j]];
+    u[j] = scale * (p.base + p.amp - b);
   }
 }
 

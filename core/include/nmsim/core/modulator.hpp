@@ -90,6 +90,11 @@ class Modulator {
   /// The pieces of step k at every probe (index: probe), k in the current window; nullptr when
   /// the modulator is not spatial. One virtual call per step for readers that sweep many probes.
   virtual const LevelPiece* probe_row(Step /*k*/) const { return nullptr; }
+  /// Fields whose probe pieces are constant levels held over blocks of steps (a grid field with
+  /// field.dt = m dt): the block length m in steps, and the first step of the block holding step
+  /// k. Readers may then integrate once per block instead of once per step. Default: no blocks.
+  virtual Step probe_hold() const { return 1; }
+  virtual Step probe_hold_start(Step k) const { return k; }
   /// Piece of step k; valid for the current window (from..to of the last advance()).
   const LevelPiece& piece(Step k) const { return pieces_[static_cast<std::size_t>(k - first_)]; }
   /// Concentration at t_k (start of step k), k in the current window.

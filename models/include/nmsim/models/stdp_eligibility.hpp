@@ -30,6 +30,12 @@
 // to t_{k+1} before the events at t_{k+1} (jump ports: before_update of step k; pulse ports:
 // after_update of step k, before its post events). At a frame boundary every synapse is brought to
 // T_{n+1}, then G and g0 restart at 0. A spatial a_plus / a_minus map is read at the event.
+// Held fields: when the probe values are constant levels over blocks of m steps (a grid field
+// with field.dt = m dt, Modulator::probe_hold) and no gating map varies per step, each target's
+// increment per step is u_j e^{-(t_k - t_K)/tau_c}, with K the first step of its segment (block
+// cut at frame boundaries). Then G_{n,j}(t_a) = G_{n,j}(t_K) + u_j W(a - K), W(i) = sum_{i'<i}
+// e^{-i' dt/tau_c} (a table): G and u are updated once per segment (PostState::g, g_rate), not per
+// step. Same exact update; rounding differs from the per-step sum in the last bits only.
 //
 // Reading weights: call synchronize(tid, now) (PlasticProjection) first; it advances every
 // synapse of the thread to `now`, which splits one update into two (last-bit differences).
@@ -97,6 +103,8 @@ class StdpEligibility {
     std::vector<double> g0;
     const std::vector<NeuronIndex>* target = nullptr;
     std::vector<double>* g = nullptr;
+    std::vector<double>* u = nullptr;  // held fields: per-step increment of the segment (g_rate)
+    Step seg = -1;                     // held fields: start K of the segment of the last step (-1: unknown)
     std::size_t first = 0, count = 0;  // owned target neurons [first, first + count)
     void resize(std::size_t n) { syn.assign(n, Synapse{}); }
     std::size_t size() const { return syn.size(); }
@@ -118,7 +126,8 @@ class StdpEligibility {
   struct PostState {
     std::vector<double> y;
     std::vector<Step> t_y;
-    std::vector<double> g;  // spatial third factor: running G per target neuron (bind())
+    std::vector<double> g;       // spatial third factor: running G per target neuron (bind()); held: G at K
+    std::vector<double> g_rate;  // held fields: u per target neuron (uM ms) for the segment from K
     void resize(std::size_t n) {
       y.assign(n, 0.0);
       t_y.assign(n, 0);
@@ -129,6 +138,7 @@ class StdpEligibility {
       f("y", s.y);
       f("t_y", s.t_y);
       f("g", s.g);
+      f("g_rate", s.g_rate);
     }
   };
 
@@ -146,20 +156,30 @@ class StdpEligibility {
     s.g0.assign(target.size(), 0.0);
     post.g.resize(post.y.size(), 0.0);  // each thread writes only its own neurons' G
     s.g = &post.g;
+    if (!held_) return;
+    post.g_rate.resize(post.y.size(), 0.0);
+    s.u = &post.g_rate;
+    s.seg = -1;
   }
   /// Spatial third factor: add step k's piece to the running G of the thread's target neurons
   /// (G moves to t_{k+1}). Called once per step, before any event at t_{k+1}.
   void integrate_step(SynState& s, Step k) const {
-    if (spatial_ && s.count > 0) integrate_targets(s, k);
+    if (!spatial_ || s.count == 0) return;
+    if (held_)
+      integrate_held(s, k);
+    else
+      integrate_targets(s, k);
   }
   /// True when synapses read the third factor at their target's position.
   bool spatial() const { return spatial_; }
+  /// True when that field is integrated once per held block (see the header comment).
+  bool held() const { return held_; }
   /// Every thread, before the events at synapse time a: at a frame boundary, bring every synapse
   /// of the thread to a (with the G of the frame that ends there).
   void before_events(SynState& s, std::vector<double>& w, Step a) const {
     if (a <= base_ || (a - base_) % interval_steps_ != 0) return;
     if (spatial_) {  // every synapse to a, then the new frame's G starts at 0
-      for (std::size_t q = 0; q < w.size(); ++q) advance_spatial(s, q, a, w[q]);
+      for (std::size_t q = 0; q < w.size(); ++q) advance_spatial(s, q, (*s.target)[q], a, w[q]);
       std::fill(s.g0.begin(), s.g0.end(), 0.0);
       std::fill(s.g->begin() + static_cast<std::ptrdiff_t>(s.first),
                 s.g->begin() + static_cast<std::ptrdiff_t>(s.first + s.count), 0.0);
@@ -170,7 +190,10 @@ class StdpEligibility {
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
     Synapse& r = s.syn[q];
-    if (spatial_) advance_spatial(s, q, a, w); else advance(r, a, w);
+    if (spatial_)
+      advance_spatial(s, q, j, a, w);
+    else
+      advance(r, a, w);
     const double y = post.y[j] * decay_minus(a - post.t_y[j]);
     r.c -= p_.a_minus * factor(am_, amw_, a, j) * y;
     const double x = r.x * decay_plus(a - r.t_x);
@@ -179,11 +202,17 @@ class StdpEligibility {
   }
   void on_post_synapse(SynState& s, std::uint64_t q, PostState&, NeuronIndex j, Step a, double& w) const {
     Synapse& r = s.syn[q];
-    if (spatial_) advance_spatial(s, q, a, w); else advance(r, a, w);
+    if (spatial_)
+      advance_spatial(s, q, j, a, w);
+    else
+      advance(r, a, w);
     r.c += p_.a_plus * factor(ap_, apw_, a, j) * r.x * decay_plus(a - r.t_x);
   }
   /// Ask for synapse q's record ahead of its update (PlasticProjection, post-spike loop).
-  void prefetch(const SynState& s, std::uint64_t q) const { __builtin_prefetch(&s.syn[q], 1); }
+  void prefetch(const SynState& s, std::uint64_t q) const {
+    __builtin_prefetch(&s.syn[q], 1);
+    if (spatial_) __builtin_prefetch(&s.g0[q], 1);
+  }
   void on_post_neuron(PostState& post, NeuronIndex j, Step a) const {
     const double y = post.y[j] * decay_minus(a - post.t_y[j]);
     post.y[j] = p_.pairing == StdpEligibilityParams::Pairing::nearest ? 1.0 : y + 1.0;
@@ -193,16 +222,20 @@ class StdpEligibility {
   /// current window), applying dw = eta c (m - b) dt exactly.
   void advance(SynState& s, std::uint64_t q, Step a, double& w) const {
     if (spatial_)
-      advance_spatial(s, q, a, w);
+      advance_spatial(s, q, (*s.target)[q], a, w);
     else
       advance(s.syn[q], a, w);
   }
-  /// The same with the third factor read at the synapse's target (G of PostState::g).
-  void advance_spatial(SynState& s, std::uint64_t q, Step a, double& w) const {
+  /// The same with the third factor read at the synapse's target j (G of PostState::g).
+  void advance_spatial(SynState& s, std::uint64_t q, NeuronIndex j, Step a, double& w) const {
     Synapse& r = s.syn[q];
     const Step t0 = r.t_c;
     if (a == t0) return;
-    const double g1 = (*s.g)[(*s.target)[q]];
+    double g1 = (*s.g)[j];
+    if (held_) {
+      if (s.seg < 0) s.seg = segment_start(a - 1);  // after a restore: the segment of the last step
+      g1 += (*s.u)[j] * wsum(a - s.seg);
+    }
     const double c0 = r.c;
     if (c0 != 0.0) {
       const double scale = grow_c((t0 - base_) % interval_steps_);
@@ -254,7 +287,19 @@ class StdpEligibility {
     return w[static_cast<std::size_t>(i)];
   }
   void integrate_targets(SynState& s, Step k) const;
+  void integrate_held(SynState& s, Step k) const;
+  /// Held fields: first step of the segment holding step k (a block start or a frame start).
+  Step segment_start(Step k) const {
+    const Step frame = k - (k - base_) % interval_steps_;
+    return std::max(frame, m_->probe_hold_start(k));
+  }
+  /// W(i) = sum_{i' < i} e^{-i' dt / tau_c} (tabulated over a segment; closed form beyond).
+  double wsum(Step i) const {
+    return in(wsum_, i) ? wsum_[static_cast<std::size_t>(i)]
+                        : std::expm1(-static_cast<double>(i) * dt_ / p_.tau_c) / std::expm1(-dt_ / p_.tau_c);
+  }
   bool spatial_ = false;
+  bool held_ = false;               // spatial, read through probes of a field with held blocks, no per-step map
   std::vector<std::size_t> probe_;  // per target neuron: probe of m_ (spatial m_, no third_ map)
   double k_step_ = 0.0;             // int_0^dt e^{-s/tau_c} ds (ms)
   const ModulationMap* third_ = nullptr;
@@ -280,7 +325,7 @@ class StdpEligibility {
   double decay_c(Step k) const { return in(dec_c_, k) ? dec_c_[static_cast<std::size_t>(k)] : decay(k, p_.tau_c); }
   double grow_c(Step k) const { return in(grow_c_, k) ? grow_c_[static_cast<std::size_t>(k)] : grow(k, p_.tau_c); }
   void fill_tables();
-  std::vector<double> dec_plus_, dec_minus_, dec_c_, grow_c_;
+  std::vector<double> dec_plus_, dec_minus_, dec_c_, grow_c_, wsum_;
   double clip(double w) const { return w < p_.w_min ? p_.w_min : (w > p_.w_max ? p_.w_max : w); }
   StdpEligibilityParams p_;
   const Modulator* m_ = nullptr;

@@ -89,6 +89,10 @@ class GridField : public Modulator {
     return probe_pieces_[row_of(k) * probes().size() + probe];
   }
   const LevelPiece* probe_row(Step k) const override { return probe_pieces_.data() + row_of(k) * probes().size(); }
+  /// Probe values change only where deposits are applied and the state is read: at block
+  /// boundaries start + i m (advance()); within a block every row holds the same levels.
+  Step probe_hold() const override { return m_; }
+  Step probe_hold_start(Step k) const override { return k < start_ ? k : k - (k - start_) % m_; }
 
   /// Without a Simulation (tests, programs; prepare() calls it): engine dt (ms), seed, the first
   /// step, threads (>= 1). Resets the field to its initial state.
@@ -153,6 +157,7 @@ class GridField : public Modulator {
   double cur_mean_ = 0.0;
   std::vector<double> cur_probe_;
   std::vector<GridGeometry::Stencil> stencils_;
+  std::vector<std::size_t> probe_order_;  // probes by their first voxel
   std::vector<LevelPiece> probe_pieces_;  // one row per field step of the window
   Step row0_ = 0;                         // field step index of the window's first row
   /// Row of probe_pieces_ of engine step k (its field step within the window).
