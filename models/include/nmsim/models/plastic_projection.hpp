@@ -33,6 +33,10 @@
 //                   bind(SynState&, PostState&, targets, first owned, n owned) (after prepare, per thread),
 //                   integrate_step(SynState&, k) (per thread and step, before the events at t_{k+1}:
 //                   in before_update of k on a jump port, at the start of after_update on a pulse port)
+//                   on_pre_range(SynState&, q0, q1, post, targets, a, weights, deliver) (one source's
+//                   row under a uniform delay: on_pre + deliver(q, j, w) per synapse, constants hoisted),
+//                   on_post_list(SynState&, in_syn, n, post, j, a, weights) (on_post_synapse for the
+//                   synapses into j); both must equal the per-synapse calls bit for bit
 #include <algorithm>
 #include <memory>
 #include <span>
@@ -175,8 +179,19 @@ class PlasticProjection : public Projection {
         ring[j] += gain_map_ ? c.weight[q] * gain_map_->value(k, j) : c.weight[q];
       };
       for (std::uint64_t q : pre) on_pre(q);
-      for (NeuronIndex i : rows)
-        for (std::uint64_t q = c.row[i], end = c.row[i + 1]; q < end; ++q) on_pre(q);
+      if constexpr (requires(const Rule& ru, typename Rule::SynState& st, double* w) {
+                      ru.on_pre_range(st, 0, 0, post_, c.target.data(), a, w,
+                                      [](std::uint64_t, NeuronIndex, double) {});
+                    }) {
+        const auto deliver = [&](std::uint64_t, NeuronIndex j, double w) {
+          ring[j] += gain_map_ ? w * gain_map_->value(k, j) : w;
+        };
+        for (NeuronIndex i : rows)
+          rule_.on_pre_range(s.syn, c.row[i], c.row[i + 1], post_, c.target.data(), a, c.weight.data(), deliver);
+      } else {
+        for (NeuronIndex i : rows)
+          for (std::uint64_t q = c.row[i], end = c.row[i + 1]; q < end; ++q) on_pre(q);
+      }
       pre.clear();
       rows.clear();
     }
@@ -314,6 +329,13 @@ class PlasticProjection : public Projection {
     const std::size_t lj = j - s.owned.begin;
     const std::uint64_t* const in_syn = s.in_syn.data();
     const std::uint64_t begin = s.in_row[lj], end = s.in_row[lj + 1];
+    if constexpr (requires(const Rule& ru, typename Rule::SynState& st, double* w) {
+                    ru.on_post_list(st, in_syn, std::uint64_t{0}, post_, j, a, w);
+                  }) {
+      rule_.on_post_list(s.syn, in_syn + begin, end - begin, post_, j, a, c.weight.data());
+      rule_.on_post_neuron(post_, j, a);
+      return;
+    }
     // The synapses into j are scattered over the projection: a post spike is a chain of cache
     // misses unless the next ones are requested while the current one is updated.
     constexpr std::uint64_t kAhead = 8;

@@ -42,6 +42,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -185,7 +186,8 @@ class StdpEligibility {
                 s.g->begin() + static_cast<std::ptrdiff_t>(s.first + s.count), 0.0);
       return;
     }
-    for (std::size_t q = 0; q < w.size(); ++q) advance(s.syn[q], a, w[q]);
+    const Hoisted h = hoisted(a, true);
+    for (std::size_t q = 0; q < w.size(); ++q) advance_hoisted(h, s.syn[q], a, w[q]);
   }
 
   void on_pre(SynState& s, std::uint64_t q, PostState& post, NeuronIndex j, Step a, double& w) const {
@@ -207,6 +209,71 @@ class StdpEligibility {
     else
       advance(r, a, w);
     r.c += p_.a_plus * factor(ap_, apw_, a, j) * r.x * decay_plus(a - r.t_x);
+  }
+  /// Pre events at a for the synapses [q0, q1) of one source (one delay for all): on_pre for each
+  /// in order, then deliver(q, j, w). The same arithmetic in the same order (bit-identical); the
+  /// open frame, the tables and the parameters are loaded once per row instead of per synapse.
+  template <class Deliver>
+  void on_pre_range(SynState& s, std::uint64_t q0, std::uint64_t q1, PostState& post, const NeuronIndex* target, Step a,
+                    double* weight, Deliver&& deliver) const {
+    if (spatial_ || am_) {
+      for (std::uint64_t q = q0; q < q1; ++q) {
+        on_pre(s, q, post, target[q], a, weight[q]);
+        deliver(q, target[q], weight[q]);
+      }
+      return;
+    }
+    const Hoisted h = hoisted(a);
+    const double a_minus = p_.a_minus;
+    const bool nearest = p_.pairing == StdpEligibilityParams::Pairing::nearest;
+    const double* y = post.y.data();
+    const Step* t_y = post.t_y.data();
+    Synapse* syn = s.syn.data();
+    for (std::uint64_t q = q0; q < q1; ++q) {
+      Synapse& r = syn[q];
+      const NeuronIndex j = target[q];
+      double& w = weight[q];
+      advance_hoisted(h, r, a, w);
+      const double yj = y[j] * h.lookup(h.dec_minus, a - t_y[j], [&](Step k) { return decay(k, p_.tau_minus); });
+      r.c -= a_minus * yj;
+      const double x = r.x * h.lookup(h.dec_plus, a - r.t_x, [&](Step k) { return decay(k, p_.tau_plus); });
+      r.x = nearest ? 1.0 : x + 1.0;
+      r.t_x = a;
+      deliver(q, j, w);
+    }
+  }
+  /// A post spike of j at a for the synapses in_syn[0..n) into j: on_post_synapse for each, in
+  /// order, with the records asked for `ahead` synapses in advance (they are scattered).
+  void on_post_list(SynState& s, const std::uint64_t* in_syn, std::uint64_t n, PostState& post, NeuronIndex j, Step a,
+                    double* weight) const {
+    constexpr std::uint64_t kAhead = 16;
+    for (std::uint64_t r = 0; r < std::min(kAhead, n); ++r) {
+      prefetch(s, in_syn[r]);
+      __builtin_prefetch(&weight[in_syn[r]], 1);
+    }
+    if (spatial_ || ap_) {
+      for (std::uint64_t r = 0; r < n; ++r) {
+        if (r + kAhead < n) {
+          prefetch(s, in_syn[r + kAhead]);
+          __builtin_prefetch(&weight[in_syn[r + kAhead]], 1);
+        }
+        on_post_synapse(s, in_syn[r], post, j, a, weight[in_syn[r]]);
+      }
+      return;
+    }
+    const Hoisted h = hoisted(a);
+    const double a_plus = p_.a_plus;
+    Synapse* syn = s.syn.data();
+    for (std::uint64_t r = 0; r < n; ++r) {
+      if (r + kAhead < n) {
+        __builtin_prefetch(&syn[in_syn[r + kAhead]], 1);
+        __builtin_prefetch(&weight[in_syn[r + kAhead]], 1);
+      }
+      const std::uint64_t q = in_syn[r];
+      Synapse& rec = syn[q];
+      advance_hoisted(h, rec, a, weight[q]);
+      rec.c += a_plus * rec.x * h.lookup(h.dec_plus, a - rec.t_x, [&](Step k) { return decay(k, p_.tau_plus); });
+    }
   }
   /// Ask for synapse q's record ahead of its update (PlasticProjection, post-spike loop).
   void prefetch(const SynState& s, std::uint64_t q) const {
@@ -258,6 +325,42 @@ class StdpEligibility {
       w = clip(w + p_.eta * c0 * scale *
                        (f.g[static_cast<std::size_t>(a - f.t0)] - f.g[static_cast<std::size_t>(t0 - f.t0)]));
       r.c = c0 * decay_c(a - t0);
+    }
+    r.t_c = a;
+  }
+
+  /// Per-event constants of advance() for events at a in the open frame (on_pre_range, on_post_list).
+  struct Hoisted {
+    Step f_t0;
+    const double* g;  // G of the open frame
+    double g_a;       // G at a
+    double eta, w_min, w_max;
+    std::span<const double> dec_c, grow_c, dec_plus, dec_minus;
+    template <class F>
+    static double lookup(std::span<const double> t, Step k, F&& exact) {
+      return static_cast<std::uint64_t>(k) < t.size() ? t[static_cast<std::size_t>(k)] : exact(k);
+    }
+  };
+  /// For events at a: the frame holding a (a later one may have opened in the window). For the
+  /// sweep at a frame's end (ending): the frame that ends at a.
+  Hoisted hoisted(Step a, bool ending = false) const {
+    std::size_t i = frames_.size() - 1;
+    while (i > 0 && (frames_[i].t0 > a || (ending && frames_[i].t0 == a))) --i;
+    const Frame& f = frames_[i];
+    return {f.t0,      f.g.data(), f.g[static_cast<std::size_t>(a - f.t0)], p_.eta, p_.w_min, p_.w_max, dec_c_, grow_c_,
+            dec_plus_, dec_minus_};
+  }
+  /// advance(r, a, w) with the open frame's constants; older frames take the general path.
+  void advance_hoisted(const Hoisted& h, Synapse& r, Step a, double& w) const {
+    const Step t0 = r.t_c;
+    if (a == t0) return;
+    if (t0 < h.f_t0) return advance(r, a, w);
+    const double c0 = r.c;
+    if (c0 != 0.0) {
+      const double scale = h.lookup(h.grow_c, t0 - h.f_t0, [&](Step k) { return grow(k, p_.tau_c); });
+      const double v = w + h.eta * c0 * scale * (h.g_a - h.g[static_cast<std::size_t>(t0 - h.f_t0)]);
+      w = v < h.w_min ? h.w_min : (v > h.w_max ? h.w_max : v);
+      r.c = c0 * h.lookup(h.dec_c, a - t0, [&](Step k) { return decay(k, p_.tau_c); });
     }
     r.t_c = a;
   }
