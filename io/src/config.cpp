@@ -227,6 +227,13 @@ void Config::Impl::apply_set(const std::string& arg) {
   std::string path;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::string& p = parts[i];
+    // Keys that --set creates end up in the resolved config (/config of the output), which must
+    // stay valid TOML; every nmsim key is a bare key. (Element names are only matched, below.)
+    const bool bare = std::all_of(p.begin(), p.end(), [](char ch) {
+      return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+    });
+    if (!bare)
+      throw ConfigError(where, key, fmt::format("expected key parts of letters, digits, '_' and '-', found \"{}\"", p));
     path += (path.empty() ? "" : ".") + p;
     const bool last = i + 1 == parts.size();
     if (last) {

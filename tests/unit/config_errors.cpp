@@ -129,6 +129,14 @@ TEST_CASE("config: whole numbers too large for their integer type are rejected b
   CHECK(error_of(kBase, {"simulation.threads=1024"}).empty());
 }
 
+TEST_CASE("config: a --set key part that is not a bare TOML key is rejected") {
+  // Found by the CLI fuzzer: a newline inside a key made the resolved config (stored in /config)
+  // invalid TOML.
+  const std::string e = error_of(kBase, {"population.exc.params.ta\nu_m=15"});
+  CHECK_THAT(e, Catch::Contains("--set") && Catch::Contains("letters, digits"));
+  CHECK(error_of(kBase, {"population.exc.params.tau_m=15"}).empty());
+}
+
 TEST_CASE("config: dt must divide the duration") {
   const std::string e = error_of(replace(kBase, "duration = 100.0", "duration = 100.05"));
   CHECK_THAT(e, Catch::Contains("net.toml:4:") && Catch::Contains("simulation.duration") &&
