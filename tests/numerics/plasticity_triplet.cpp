@@ -6,9 +6,11 @@
 // quoted by third-party code found with the search tool (not checked against the paper itself):
 // tau_+ = 16.8 ms, tau_- = 33.7 ms, tau_y = 114 ms, A2+ = 0, A3+ = 6.5e-3, A2- = 7.1e-3, A3- = 0;
 // and the full all-to-all set that stdp_triplet.hpp uses as defaults (5e-10, 6.2e-3, 7e-3,
-// 2.3e-4, tau_x = 101 ms, tau_y = 125 ms).
+// 2.3e-4, tau_x = 101 ms, tau_y = 125 ms). The minimal set is also compared with the data it was
+// fitted to (Sjostrom et al. 2001): within 2 SEM at every point.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -139,6 +141,37 @@ TEST_CASE("stdp_triplet: weight change vs pairing frequency matches the triplet 
       CHECK(syn[(freqs.size() - 1) * 2].weight > 0.0);
       CHECK(syn[(freqs.size() - 1) * 2 + 1].weight > 0.0);
       for (std::size_t f = 1; f < freqs.size(); ++f) CHECK(syn[f * 2].weight > syn[(f - 1) * 2].weight);
+    }
+    if (std::string(p.name).rfind("minimal", 0) == 0) {
+      // Against the data the model was fitted to: Sjostrom, Turrigiano & Nelson (2001) Neuron
+      // 32:1149, fractional change after 60 pairings at +10 / -10 ms, mean and SEM per frequency
+      // (as tabulated in VH-Lab/vhlab-toolbox-matlab, sjostrom_freq_stdp.m). Each model point
+      // within 2 SEM, and the fit error E = mean((model - data)^2 / SEM^2) of a good fit.
+      struct Point {
+        double rho, dw_plus, sem_plus, dw_minus, sem_minus;
+      };
+      const Point data[] = {{0.1, -0.04, 0.05, -0.29, 0.08},
+                            {10, 0.14, 0.10, -0.41, 0.11},
+                            {20, 0.29, 0.14, -0.34, 0.10},
+                            {40, 0.53, 0.11, 0.56, 0.32},
+                            {50, 0.56, 0.26, 0.75, 0.19}};
+      double e = 0.0;
+      int points = 0;
+      for (const Point& d : data) {
+        const auto f = static_cast<std::size_t>(std::find(freqs.begin(), freqs.end(), d.rho) - freqs.begin());
+        REQUIRE(f < freqs.size());
+        const double z_plus = (syn[f * 2].weight - d.dw_plus) / d.sem_plus;
+        const double z_minus = (syn[f * 2 + 1].weight - d.dw_minus) / d.sem_minus;
+        CAPTURE(d.rho, syn[f * 2].weight, syn[f * 2 + 1].weight, z_plus, z_minus);
+        CHECK(std::fabs(z_plus) < 2.0);
+        CHECK(std::fabs(z_minus) < 2.0);
+        e += z_plus * z_plus + z_minus * z_minus;
+        points += 2;
+      }
+      e /= points;
+      CHECK(e < 0.5);
+      WARN("minimal all-to-all triplet rule vs Sjostrom et al. 2001: fit error E = " << e << " over " << points
+                                                                                    << " points");
     }
   }
 }
