@@ -18,6 +18,7 @@
 #include "nmsim/models/stdp_eligibility.hpp"
 #include "nmsim/modulators/well_mixed.hpp"
 #include "probe_population.hpp"
+#include "unbatched_eligibility.hpp"
 
 using namespace nmsim;
 using nmsim::modulators::WellMixed;
@@ -42,31 +43,6 @@ struct PieceLog : Observer {
 };
 
 // pre (n_pre probes) -> post (n_post probes), all to all, delay D steps; modulator "da".
-// The rule without its batched loops (on_pre_range, on_post_list, the hoisted frame-end sweep):
-// PlasticProjection then calls on_pre / on_post_synapse / advance per synapse, the reference the
-// batched loops must equal bit for bit (non-spatial third factor, frames from step 0).
-struct Unbatched : models::StdpEligibility {
-  using models::StdpEligibility::StdpEligibility;
-  void before_events(SynState& s, std::vector<double>& w, Step a) const {
-    if (a <= 0 || a % interval_steps() != 0) return;
-    for (std::size_t q = 0; q < w.size(); ++q) advance(s, q, a, w[q]);
-  }
-  template <class... A>
-  void on_pre_range(A&&...) const = delete;
-  template <class... A>
-  void on_post_list(A&&...) const = delete;
-};
-struct UnbatchedModel : PlasticityModel {
-  models::StdpEligibilityParams p;
-  explicit UnbatchedModel(models::StdpEligibilityParams params) : p(std::move(params)) {}
-  std::string_view rule() const override { return "stdp_eligibility"; }
-  std::unique_ptr<Projection> make(ProjectionSpec spec, Population& source, Population& target,
-                                   int port) const override {
-    return std::make_unique<models::PlasticProjection<Unbatched>>(std::move(spec), source, target, port, Unbatched(p),
-                                                                  0.0);
-  }
-};
-
 struct Net {
   Simulation sim;
   ProbePopulation* pre;
@@ -105,7 +81,7 @@ struct Net {
     s.connect.rule = ConnectSpec::Rule::all_to_all;
     s.weight = Distribution::constant(0.0);
     s.delay = Distribution::constant(D * kDt);
-    s.plasticity = unbatched ? std::make_shared<UnbatchedModel>(models::StdpEligibilityParams::from(t))
+    s.plasticity = unbatched ? std::make_shared<test::UnbatchedModel>(models::StdpEligibilityParams::from(t))
                              : reg.make_plasticity("stdp_eligibility", "e", t);
     proj = &sim.connect(s);
     log.m = da;
@@ -412,7 +388,7 @@ TEST_CASE("stdp_eligibility: the batched row and post-spike loops equal the per-
           net.sim.run_steps(steps);
           w[unbatched] = net.weights();
           for (std::size_t t = 0; t < net.proj->threads(); ++t) {
-            const auto& syn = unbatched ? dynamic_cast<models::PlasticProjection<Unbatched>&>(*net.proj)
+            const auto& syn = unbatched ? dynamic_cast<models::PlasticProjection<test::Unbatched>&>(*net.proj)
                                               .synapse_state(static_cast<int>(t))
                                               .syn
                                         : dynamic_cast<models::PlasticProjection<models::StdpEligibility>&>(*net.proj)

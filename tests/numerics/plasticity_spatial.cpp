@@ -21,6 +21,7 @@
 #include "nmsim/models/stdp_eligibility.hpp"
 #include "nmsim/modulators/grid_field.hpp"
 #include "probe_population.hpp"
+#include "unbatched_eligibility.hpp"
 
 using namespace nmsim;
 using nmsim::modulators::GridField;
@@ -84,7 +85,8 @@ struct Net {
   GridField* da;
   Projection* proj;
   ProbeLog log;
-  Net(std::size_t n_pre, const Rule& r, const std::string& port, Gate gate, int threads, double field_dt = 0.0)
+  Net(std::size_t n_pre, const Rule& r, const std::string& port, Gate gate, int threads, double field_dt = 0.0,
+      bool unbatched = false)
       : sim({kDt, 5, threads}) {
     pre = &sim.add_population<ProbePopulation>("pre", n_pre);
     post = &sim.add_population<ProbePopulation>("post", kTargets.size());
@@ -114,7 +116,8 @@ struct Net {
     s.connect.rule = ConnectSpec::Rule::all_to_all;
     s.weight = Distribution::constant(0.0);
     s.delay = Distribution::constant(kD * kDt);
-    s.plasticity = reg.make_plasticity("stdp_eligibility", "e", t);
+    s.plasticity = unbatched ? std::make_shared<test::UnbatchedModel>(models::StdpEligibilityParams::from(t))
+                             : reg.make_plasticity("stdp_eligibility", "e", t);
     proj = &sim.connect(s);
     const auto map = [&](const char* aspect) {
       sim.add_modulation(
@@ -320,5 +323,21 @@ TEST_CASE("stdp_eligibility spatial: bit-identical for 1, 2 and 3 threads") {
         CAPTURE(threads, static_cast<int>(gate), field_dt);
         CHECK(w == first);
       }
+    }
+}
+
+TEST_CASE("stdp_eligibility spatial: the batched loops equal the per-synapse updates bit for bit") {
+  const Rule r;
+  const Step steps = 8000;
+  const Trains tr = random_trains(6, steps, 13);
+  for (double field_dt : {0.0, 7 * kDt})
+    for (const std::string port : {"exc", "pul"}) {
+      std::vector<double> w[2];
+      for (int unbatched = 0; unbatched < 2; ++unbatched) {
+        Net net(6, r, port, Gate::none, 2, field_dt, unbatched == 1);
+        w[unbatched] = run(net, tr, steps);
+      }
+      CAPTURE(field_dt, port);
+      CHECK(w[0] == w[1]);
     }
 }

@@ -210,20 +210,33 @@ class StdpEligibility {
       advance(r, a, w);
     r.c += p_.a_plus * factor(ap_, apw_, a, j) * r.x * decay_plus(a - r.t_x);
   }
+  struct Hoisted;
   /// Pre events at a for the synapses [q0, q1) of one source (one delay for all): on_pre for each
   /// in order, then deliver(q, j, w). The same arithmetic in the same order (bit-identical); the
   /// open frame, the tables and the parameters are loaded once per row instead of per synapse.
   template <class Deliver>
   void on_pre_range(SynState& s, std::uint64_t q0, std::uint64_t q1, PostState& post, const NeuronIndex* target, Step a,
                     double* weight, Deliver&& deliver) const {
-    if (spatial_ || am_) {
+    if (am_) {
       for (std::uint64_t q = q0; q < q1; ++q) {
         on_pre(s, q, post, target[q], a, weight[q]);
         deliver(q, target[q], weight[q]);
       }
       return;
     }
-    const Hoisted h = hoisted(a);
+    if (spatial_) {
+      const double wa = held_window(s, a);
+      pre_loop(s, q0, q1, post, target, a, weight, deliver, hoisted_tables(),
+               [&](Synapse&, std::uint64_t q, NeuronIndex j, double& w) { advance_spatial_w(s, q, j, a, w, wa); });
+    } else {
+      const Hoisted h = hoisted(a);
+      pre_loop(s, q0, q1, post, target, a, weight, deliver, h,
+               [&](Synapse& r, std::uint64_t, NeuronIndex, double& w) { advance_hoisted(h, r, a, w); });
+    }
+  }
+  template <class Deliver, class Advance>
+  void pre_loop(SynState& s, std::uint64_t q0, std::uint64_t q1, PostState& post, const NeuronIndex* target, Step a,
+                double* weight, Deliver& deliver, const Hoisted& h, Advance&& adv) const {
     const double a_minus = p_.a_minus;
     const bool nearest = p_.pairing == StdpEligibilityParams::Pairing::nearest;
     const double* y = post.y.data();
@@ -233,7 +246,7 @@ class StdpEligibility {
       Synapse& r = syn[q];
       const NeuronIndex j = target[q];
       double& w = weight[q];
-      advance_hoisted(h, r, a, w);
+      adv(r, q, j, w);
       const double yj = y[j] * h.lookup(h.dec_minus, a - t_y[j], [&](Step k) { return decay(k, p_.tau_minus); });
       r.c -= a_minus * yj;
       const double x = r.x * h.lookup(h.dec_plus, a - r.t_x, [&](Step k) { return decay(k, p_.tau_plus); });
@@ -251,7 +264,7 @@ class StdpEligibility {
       prefetch(s, in_syn[r]);
       __builtin_prefetch(&weight[in_syn[r]], 1);
     }
-    if (spatial_ || ap_) {
+    if (ap_) {
       for (std::uint64_t r = 0; r < n; ++r) {
         if (r + kAhead < n) {
           prefetch(s, in_syn[r + kAhead]);
@@ -261,17 +274,26 @@ class StdpEligibility {
       }
       return;
     }
-    const Hoisted h = hoisted(a);
+    if (spatial_) {
+      const double wa = held_window(s, a);
+      post_loop(s, in_syn, n, a, weight, hoisted_tables(),
+                [&](Synapse&, std::uint64_t q, double& w) { advance_spatial_w(s, q, j, a, w, wa); });
+    } else {
+      const Hoisted h = hoisted(a);
+      post_loop(s, in_syn, n, a, weight, h, [&](Synapse& r, std::uint64_t, double& w) { advance_hoisted(h, r, a, w); });
+    }
+  }
+  template <class Advance>
+  void post_loop(SynState& s, const std::uint64_t* in_syn, std::uint64_t n, Step a, double* weight, const Hoisted& h,
+                 Advance&& adv) const {
+    constexpr std::uint64_t kAhead = 16;
     const double a_plus = p_.a_plus;
     Synapse* syn = s.syn.data();
     for (std::uint64_t r = 0; r < n; ++r) {
-      if (r + kAhead < n) {
-        __builtin_prefetch(&syn[in_syn[r + kAhead]], 1);
-        __builtin_prefetch(&weight[in_syn[r + kAhead]], 1);
-      }
+      if (r + kAhead < n) prefetch(s, in_syn[r + kAhead]), __builtin_prefetch(&weight[in_syn[r + kAhead]], 1);
       const std::uint64_t q = in_syn[r];
       Synapse& rec = syn[q];
-      advance_hoisted(h, rec, a, weight[q]);
+      adv(rec, q, weight[q]);
       rec.c += a_plus * rec.x * h.lookup(h.dec_plus, a - rec.t_x, [&](Step k) { return decay(k, p_.tau_plus); });
     }
   }
@@ -295,14 +317,20 @@ class StdpEligibility {
   }
   /// The same with the third factor read at the synapse's target j (G of PostState::g).
   void advance_spatial(SynState& s, std::uint64_t q, NeuronIndex j, Step a, double& w) const {
+    advance_spatial_w(s, q, j, a, w, held_window(s, a));
+  }
+  /// Held fields: W(a - K) for events at a (0 otherwise), the same for every synapse of the thread.
+  double held_window(SynState& s, Step a) const {
+    if (!held_) return 0.0;
+    if (s.seg < 0) s.seg = segment_start(a - 1);  // after a restore: the segment of the last step
+    return wsum(a - s.seg);
+  }
+  void advance_spatial_w(SynState& s, std::uint64_t q, NeuronIndex j, Step a, double& w, double wa) const {
     Synapse& r = s.syn[q];
     const Step t0 = r.t_c;
     if (a == t0) return;
     double g1 = (*s.g)[j];
-    if (held_) {
-      if (s.seg < 0) s.seg = segment_start(a - 1);  // after a restore: the segment of the last step
-      g1 += (*s.u)[j] * wsum(a - s.seg);
-    }
+    if (held_) g1 += (*s.u)[j] * wa;
     const double c0 = r.c;
     if (c0 != 0.0) {
       const double scale = grow_c((t0 - base_) % interval_steps_);
@@ -343,6 +371,9 @@ class StdpEligibility {
   };
   /// For events at a: the frame holding a (a later one may have opened in the window). For the
   /// sweep at a frame's end (ending): the frame that ends at a.
+  Hoisted hoisted_tables() const {
+    return {0, nullptr, 0.0, p_.eta, p_.w_min, p_.w_max, dec_c_, grow_c_, dec_plus_, dec_minus_};
+  }
   Hoisted hoisted(Step a, bool ending = false) const {
     std::size_t i = frames_.size() - 1;
     while (i > 0 && (frames_[i].t0 > a || (ending && frames_[i].t0 == a))) --i;
