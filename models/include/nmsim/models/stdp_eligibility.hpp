@@ -226,17 +226,24 @@ class StdpEligibility {
     }
     if (spatial_) {
       const double wa = held_window(s, a);
-      pre_loop(s, q0, q1, post, target, a, weight, deliver, hoisted_tables(),
-               [&](Synapse&, std::uint64_t q, NeuronIndex j, double& w) { advance_spatial_w(s, q, j, a, w, wa); });
+      pre_loop(
+          s, q0, q1, post, target, a, weight, deliver,
+          hoisted_tables(), [&](Synapse&, std::uint64_t q, NeuronIndex j, double& w) __attribute__((always_inline)) {
+            advance_spatial_w(s, q, j, a, w, wa);
+          });
     } else {
       const Hoisted h = hoisted(a);
-      pre_loop(s, q0, q1, post, target, a, weight, deliver, h,
-               [&](Synapse& r, std::uint64_t, NeuronIndex, double& w) { advance_hoisted(h, r, a, w); });
+      pre_loop(
+          s, q0, q1, post, target, a, weight, deliver,
+          h, [&](Synapse & r, std::uint64_t, NeuronIndex, double& w) __attribute__((always_inline)) {
+            advance_hoisted(h, r, a, w);
+          });
     }
   }
   template <class Deliver, class Advance>
-  void pre_loop(SynState& s, std::uint64_t q0, std::uint64_t q1, PostState& post, const NeuronIndex* target, Step a,
-                double* weight, Deliver& deliver, const Hoisted& h, Advance&& adv) const {
+  [[gnu::always_inline]] void pre_loop(SynState& s, std::uint64_t q0, std::uint64_t q1, PostState& post,
+                                       const NeuronIndex* target, Step a, double* weight, Deliver& deliver,
+                                       const Hoisted& h, Advance&& adv) const {
     const double a_minus = p_.a_minus;
     const bool nearest = p_.pairing == StdpEligibilityParams::Pairing::nearest;
     const double* y = post.y.data();
@@ -276,16 +283,22 @@ class StdpEligibility {
     }
     if (spatial_) {
       const double wa = held_window(s, a);
-      post_loop(s, in_syn, n, a, weight, hoisted_tables(),
-                [&](Synapse&, std::uint64_t q, double& w) { advance_spatial_w(s, q, j, a, w, wa); });
+      post_loop(
+          s, in_syn, n, a, weight,
+          hoisted_tables(), [&](Synapse&, std::uint64_t q, double& w) __attribute__((always_inline)) {
+            advance_spatial_w(s, q, j, a, w, wa);
+          });
     } else {
       const Hoisted h = hoisted(a);
-      post_loop(s, in_syn, n, a, weight, h, [&](Synapse& r, std::uint64_t, double& w) { advance_hoisted(h, r, a, w); });
+      post_loop(
+          s, in_syn, n, a, weight, h, [&](Synapse & r, std::uint64_t, double& w) __attribute__((always_inline)) {
+            advance_hoisted(h, r, a, w);
+          });
     }
   }
   template <class Advance>
-  void post_loop(SynState& s, const std::uint64_t* in_syn, std::uint64_t n, Step a, double* weight, const Hoisted& h,
-                 Advance&& adv) const {
+  [[gnu::always_inline]] void post_loop(SynState& s, const std::uint64_t* in_syn, std::uint64_t n, Step a,
+                                        double* weight, const Hoisted& h, Advance&& adv) const {
     constexpr std::uint64_t kAhead = 16;
     const double a_plus = p_.a_plus;
     Synapse* syn = s.syn.data();
@@ -325,7 +338,8 @@ class StdpEligibility {
     if (s.seg < 0) s.seg = segment_start(a - 1);  // after a restore: the segment of the last step
     return wsum(a - s.seg);
   }
-  void advance_spatial_w(SynState& s, std::uint64_t q, NeuronIndex j, Step a, double& w, double wa) const {
+  [[gnu::always_inline]] void advance_spatial_w(SynState& s, std::uint64_t q, NeuronIndex j, Step a, double& w,
+                                                double wa) const {
     Synapse& r = s.syn[q];
     const Step t0 = r.t_c;
     if (a == t0) return;
@@ -382,7 +396,7 @@ class StdpEligibility {
             dec_plus_, dec_minus_};
   }
   /// advance(r, a, w) with the open frame's constants; older frames take the general path.
-  void advance_hoisted(const Hoisted& h, Synapse& r, Step a, double& w) const {
+  [[gnu::always_inline]] void advance_hoisted(const Hoisted& h, Synapse& r, Step a, double& w) const {
     const Step t0 = r.t_c;
     if (a == t0) return;
     if (t0 < h.f_t0) return advance(r, a, w);
