@@ -186,8 +186,18 @@ class PlasticProjection : public Projection {
         const auto deliver = [&](std::uint64_t, NeuronIndex j, double w) {
           ring[j] += gain_map_ ? w * gain_map_->value(k, j) : w;
         };
-        for (NeuronIndex i : rows)
+        // The rows are far apart: ask for the start of the next row while this one is updated.
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+          if (r + 1 < rows.size()) {
+            const std::uint64_t next = c.row[rows[r + 1]];
+            __builtin_prefetch(c.target.data() + next);
+            __builtin_prefetch(c.weight.data() + next, 1);
+            if constexpr (requires(const Rule& ru, const typename Rule::SynState& st) { ru.prefetch(st, next); })
+              rule_.prefetch(s.syn, next);
+          }
+          const NeuronIndex i = rows[r];
           rule_.on_pre_range(s.syn, c.row[i], c.row[i + 1], post_, c.target.data(), a, c.weight.data(), deliver);
+        }
       } else {
         for (NeuronIndex i : rows)
           for (std::uint64_t q = c.row[i], end = c.row[i + 1]; q < end; ++q) on_pre(q);
