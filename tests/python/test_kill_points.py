@@ -16,6 +16,7 @@ readers handle by cutting at simulated_time or at the shorter one.
   test_kill_points.py --changes 40000   # ~2.6 s: also the first spike chunks filling up
 """
 import argparse
+import collections
 import os
 import struct
 import subprocess
@@ -61,7 +62,7 @@ def main():
     if not os.path.exists(JOURNAL_LIB):
         print(f"FAIL  {JOURNAL_LIB} not built")
         return 1
-    failures, stats = [], {"points": 0, "past": 0, "unequal": 0}
+    failures, stats, kinds = [], {"points": 0, "past": 0, "unequal": 0}, collections.Counter()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = os.path.join(tmp, "kill.toml")
         with open(cfg, "w") as fh:
@@ -115,6 +116,7 @@ def main():
                 problems.append("data differ from the uninterrupted run")
             if problems:
                 failures.append(f"{label}: simulated_time {sim} ms: " + "; ".join(problems))
+                kinds[" + ".join(q.split(" (")[0] for q in problems)] += 1
                 return
             if v0 + v.shape[0] > rows or len(t) > need or len(ids) > need:
                 stats["past"] += 1
@@ -155,7 +157,7 @@ def main():
     print(f"{stats['points']} kill points in {len(ops)} changes of the file (killed at {extent:.1f} ms of "
           f"simulated time): {stats['points'] - len(failures)} hold the run up to simulated_time, {stats['past']} "
           f"with rows past it, {stats['unequal']} with spike datasets of unequal length past it; "
-          f"{len(failures)} failed")
+          f"{len(failures)} failed" + "".join(f"\n  {n} kill points: {k}" for k, n in kinds.most_common()))
     return 1 if failures else 0
 
 
