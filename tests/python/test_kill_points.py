@@ -145,6 +145,8 @@ def main():
             if renamed:
                 check(f"after change {i} ({kind} {a} {b})")
         os.close(fd)
+        if not renamed:
+            failures.append("no rename of <file>.part to <file> was journaled: no kill point was checked")
         with open(image, "rb") as x, open(out, "rb") as y:
             if x.read() != y.read():
                 failures.append("the replayed journal differs from the killed file: a write was not journaled")
