@@ -179,7 +179,11 @@ def load(path) -> Result:
             pops[name] = Population(name, int(g.attrs.get("size", 0)), str(g.attrs.get("model", "")), pos)
         spikes = {}
         for name, g in f.get("spikes", {}).items():
-            spikes[name] = Spikes(name, g["timestamps"][...], g["node_ids"][...])
+            times, ids = g["timestamps"][...], g["node_ids"][...]
+            # A run killed inside a write burst may have extended one of the two only
+            # (docs/reliability.md): the pairs are the spikes.
+            n = min(len(times), len(ids))
+            spikes[name] = Spikes(name, times[:n], ids[:n])
         reports = {}
         for pop, pg in f.get("report", {}).items():
             for var, vg in pg.items():

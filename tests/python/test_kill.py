@@ -41,6 +41,15 @@ def read_all(path):
     return data, attrs
 
 
+def reference_run(cfg, overrides, extent, tmp):
+    """The run uninterrupted, a little past `extent` ms: v, spike timestamps, spike node ids."""
+    ref = os.path.join(tmp, "ref.h5")
+    subprocess.run([BIN, "run", cfg, "-o", ref, "--quiet", "--duration", f"{extent + 1.0}"] + overrides, check=True,
+                   timeout=600, stdout=subprocess.DEVNULL)
+    with h5py.File(ref, "r") as f:
+        return f["report/exc/v/data"][...], f["spikes/exc/timestamps"][...], f["spikes/exc/node_ids"][...]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=24)
@@ -112,13 +121,7 @@ def main():
         # The reference: the same run, uninterrupted, up to the furthest step any killed file holds.
         extent = max([0.0] + [max(float(a["simulated_time"]), 0.1 * d["report/exc/v/data"].shape[0],
                                   float(d["spikes/exc/timestamps"].max(initial=0.0))) for _, (d, a) in killed])
-        ref = os.path.join(tmp, "ref.h5")
-        subprocess.run([BIN, "run", cfg, "-o", ref, "--quiet", "--duration", f"{extent + 1.0}"] + overrides,
-                       check=True, timeout=600, stdout=subprocess.DEVNULL)
-        with h5py.File(ref, "r") as f:
-            ref_v = f["report/exc/v/data"][...]
-            ref_t = f["spikes/exc/timestamps"][...]
-            ref_id = f["spikes/exc/node_ids"][...]
+        ref_v, ref_t, ref_id = reference_run(cfg, overrides, extent, tmp)
         times, in_burst, bad, lagging = [], 0, 0, 0
         for trial, (data, attrs) in killed:
             try:
@@ -127,25 +130,28 @@ def main():
                 t = data["spikes/exc/timestamps"]
                 ids = data["spikes/exc/node_ids"]
                 rows = int(round(sim / 0.1)) + 1
-                keep = ref_t <= sim + 1e-9
+                need = int((ref_t <= sim + 1e-9).sum())  # spikes are sorted by time
                 v_ok = attrs["status"] == "running" and v.shape[0] >= rows and np.array_equal(v[:rows], ref_v[:rows])
-                spikes_ok = (len(t) == len(ids) and np.array_equal(t[t <= sim + 1e-9], ref_t[keep]) and
-                             np.array_equal(ids[t <= sim + 1e-9], ref_id[keep]))
+                spikes_ok = (len(t) >= need and len(ids) >= need and np.array_equal(t[:need], ref_t[:need]) and
+                             np.array_equal(ids[:need], ref_id[:need]))
                 # Rows past simulated_time belong to the burst the kill interrupted: whatever of it
-                # is there must be the run's data too (never garbage).
-                extra_ok = (len(t) == len(ids) and np.array_equal(v, ref_v[:v.shape[0]]) and
-                            np.array_equal(t, ref_t[:len(t)]) and np.array_equal(ids, ref_id[:len(ids)]))
-                if v.shape[0] > rows or len(t) > int(keep.sum()):
+                # is there must be the run's data too (never garbage). There the two spike datasets
+                # may differ in length (the kill fell between their object headers; see
+                # test_kill_points.py, which checks every such state).
+                extra_ok = (np.array_equal(v, ref_v[:v.shape[0]]) and np.array_equal(t, ref_t[:len(t)]) and
+                            np.array_equal(ids, ref_id[:len(ids)]))
+                if v.shape[0] > rows or len(t) > need or len(ids) > need:
                     in_burst += 1
                 times.append(sim)
                 msg = (f"kill #{trial}: opens, {sim} ms, {v.shape[0]} rows, {len(t)} spikes (state up to "
                        f"simulated_time: {v_ok}; spikes up to it: {spikes_ok}; past it: {extra_ok}; "
-                       f"{int((t <= sim + 1e-9).sum())} of the reference's {int(keep.sum())} spikes up to "
-                       f"simulated_time, last spike {t.max(initial=0.0)} ms)")
+                       f"{int((t <= sim + 1e-9).sum())} of the reference's {need} spikes up to "
+                       f"simulated_time, {len(ids)} node ids, last spike {t.max(initial=0.0)} ms)")
                 if v_ok and extra_ok and not spikes_ok and not args.strict:
-                    # Known and rare (docs/reliability.md: about 1 kill in 800, also with the writer
-                    # before SWMR): the spike datasets end a little before simulated_time. Everything
-                    # there is still the run's data; counted, reported, not failed (--strict fails).
+                    # Seen once in 814 kills of the current writer (docs/reliability.md), though
+                    # test_kill_points.py finds no kill point of its writes that leaves it: the spike
+                    # datasets end a little before simulated_time. Everything there is still the run's
+                    # data; counted, reported, not failed (--strict fails).
                     lagging += 1
                     print("NOTE  " + msg)
                 elif not (v_ok and spikes_ok and extra_ok):
