@@ -477,13 +477,31 @@ NMSIM_STENCIL_CLONES void stencil_run(const double* __restrict c, const double* 
   for (; i + 1 < n; ++i) voxel(i);
 }
 
-// Kinetics::step_series on a row, piece by piece (the same operations in the same order per voxel,
-// so the same bits as step_series; each loop vectorises).
+// Kinetics::step on a row, piece by piece (the same operations in the same order per voxel, so
+// the same bits as Kinetics::step; each loop vectorises).
+// Inlined into each clone of series_row, so it vectorises for that clone's target.
+template <int N>
+[[gnu::always_inline]] inline void pieces_row(double* __restrict o, std::size_t n, const Kinetics& kin) {
+  for (int p = 0; p < kin.series_pieces(); ++p)
+    for (std::size_t i = 0; i < n; ++i) o[i] = kin.mm_piece<N>(o[i]);
+}
+
 NMSIM_STENCIL_CLONES void series_row(double* __restrict o, std::size_t n, const Kinetics& kin) {
   const double a = kin.half_a(), b = kin.half_b();
   for (std::size_t i = 0; i < n; ++i) o[i] = a * o[i] + b;
-  for (int p = 0; p < kin.series_pieces(); ++p)
-    for (std::size_t i = 0; i < n; ++i) o[i] = kin.mm_taylor(o[i]);
+  switch (kin.series_order()) {
+    case 4:
+      pieces_row<4>(o, n, kin);
+      break;
+    case 8:
+      pieces_row<8>(o, n, kin);
+      break;
+    case 10:
+      pieces_row<10>(o, n, kin);
+      break;
+    default:
+      pieces_row<12>(o, n, kin);
+  }
   for (std::size_t i = 0; i < n; ++i) o[i] = a * o[i] + b;
 }
 
@@ -499,13 +517,13 @@ void GridField::sweep(const double* in, double* out, bool sums) {
   const auto& B = p_.boundary;
   const K xlo = B[0][0].kind, xhi = B[0][1].kind;
   const double xlo_v = B[0][0].value, xhi_v = B[0][1].value;
-  // Fused into the stencil: the affine step, or a one-piece series. Several series pieces go row by
-  // row after the stencil (series_row: each piece a vectorised pass over the row in L1), the
-  // Lambert W step voxel by voxel.
-  const bool pieces = kin_.saturable() && kin_.series() && kin_.series_pieces() > 1;
-  const Reaction reaction = !kin_.saturable()          ? Reaction::linear
-                            : kin_.series() && !pieces ? Reaction::series
-                                                       : Reaction::none;
+  // Fused into the stencil: the affine step, or a one-piece series of order 4. Longer series
+  // (order 8 to 12, or several pieces) go row by row after the stencil (series_row: each piece a
+  // vectorised pass over the row in L1), the Lambert W step voxel by voxel.
+  const bool pieces = kin_.saturable() && kin_.series() && !kin_.series_fusable();
+  const Reaction reaction = !kin_.saturable()       ? Reaction::linear
+                            : kin_.series_fusable() ? Reaction::series
+                                                    : Reaction::none;
   const double ka = kin_.affine_a(), kb = kin_.affine_b();
   const Kinetics& kin = kin_;
   double* row_sum = row_sum_.data();

@@ -50,14 +50,19 @@ double Kinetics::production_for(const KineticsParams& p, double level) {
 void Kinetics::set_step(double h) {
   h_ = h;
   mm_h_ = h;
-  // Series pieces: the fewest n with vmax (h / n) / km <= 2.5e-3, up to 64 (n = 1: s = h exactly).
-  const double x = p_.vmax * h / p_.km;
-  const double n = saturable() && h > 0 ? std::max(1.0, std::ceil(x / 2.5e-3 * (1 - 1e-12))) : 1.0;
+  // Series order and pieces (see mm_piece): N = 4, 8 or 10 in one piece while x = vmax h / km is
+  // small, else N = 12 on the fewest pieces with x / n <= 0.2, up to 64 (x <= 12.8), beyond that
+  // the Lambert W step.
+  const double x = p_.vmax * h / p_.km * (1 - 1e-12);  // round-off must not push x over a bound
+  double n = 1.0;
+  if (saturable() && h > 0) {
+    mm_order_ = x <= 2.5e-3 ? 4 : x <= 0.05 ? 8 : x <= 0.1 ? 10 : 12;
+    if (mm_order_ == 12) n = std::max(1.0, std::ceil(x / 0.2));
+  }
   mm_series_ = saturable() && h > 0 && n <= 64;
   mm_pieces_ = mm_series_ ? static_cast<int>(n) : 1;
   const double s = h / mm_pieces_;
-  vmax_h_ = p_.vmax * s;
-  vk_h_ = p_.vmax * s * p_.km;
+  for (std::size_t k = 0; k < mm_c_.size(); ++k) mm_c_[k] = -p_.vmax * s / static_cast<double>(k + 1);
   auto affine = [&](double s, double& a, double& b) {
     if (first_order()) {
       a = std::exp(-s / p_.tau);

@@ -3,6 +3,7 @@
 // in a one-voxel grid field; steady states with production.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "nmsim/core/simulation.hpp"
@@ -41,6 +42,57 @@ TEST_CASE("kinetics: the Lambert W step is exact over a wide range of C0 / km") 
   }
   CHECK(Kinetics::wright_omega(1.0) == Approx(1.0).epsilon(1e-15));
   CHECK(Kinetics::mm_decay(0.0, 1.0, 1.0, 5.0) == 0.0);
+}
+
+// The exact solution in long double (64-bit mantissa): w + ln w = ln x0 + x0 - tau, C = km w, by
+// Newton in ln w. Independent of Kinetics (which works in double).
+namespace {
+long double mm_exact_long(long double x0, long double tau) {
+  const long double L = std::log(x0) + x0 - tau;
+  long double u = L > 1 ? std::log(L - std::log(L)) : L - std::exp(L);
+  for (int i = 0; i < 200; ++i) {
+    const long double eu = std::exp(u), du = (eu + u - L) / (eu + 1);
+    u -= du;
+    if (std::fabs(du) < 1e-21L) break;
+  }
+  return std::exp(u);
+}
+}  // namespace
+
+TEST_CASE("kinetics: the Taylor series step is exact to round-off at every order and piece count") {
+  const double km = 0.2, vmax = 4e-3;
+  struct Case {
+    double x;  // vmax h / km
+    int order, pieces;
+  };
+  // At and just beyond each bound of set_step; above 12.8 the Lambert W step takes over.
+  for (const Case c : {Case{1e-4, 4, 1}, Case{2.5e-3, 4, 1}, Case{2.6e-3, 8, 1}, Case{0.05, 8, 1}, Case{0.051, 10, 1},
+                       Case{0.1, 10, 1}, Case{0.101, 12, 1}, Case{0.2, 12, 1}, Case{0.21, 12, 2}, Case{1.0, 12, 5},
+                       Case{12.8, 12, 64}}) {
+    KineticsParams p;
+    p.vmax = vmax;
+    p.km = km;
+    Kinetics kin(p);
+    kin.set_step(c.x * km / vmax);
+    REQUIRE(kin.series());
+    CHECK(kin.series_order() == c.order);
+    CHECK(kin.series_pieces() == c.pieces);
+    double worst = 0.0;
+    for (int i = 0; i <= 400; ++i) {
+      const double x0 = std::pow(10.0, -6.0 + 12.0 * i / 400);
+      const auto want = static_cast<double>(km * mm_exact_long(x0, c.x));
+      worst = std::max(worst, std::fabs(kin.mm_series_steps(x0 * km) - want) / want);
+    }
+    INFO("x = " << c.x << ": worst relative error " << worst);
+    // One rounding per piece or so; the Lambert W step in double is at 2e-15 to 6e-15 here.
+    CHECK(worst <= (c.pieces == 1 ? 1.2e-15 : 1e-14));
+  }
+  KineticsParams p;
+  p.vmax = vmax;
+  p.km = km;
+  Kinetics kin(p);
+  kin.set_step(13.0 * km / vmax);
+  CHECK_FALSE(kin.series());
 }
 
 TEST_CASE("well_mixed: Michaelis-Menten decay matches the exact solution within 1e-6") {

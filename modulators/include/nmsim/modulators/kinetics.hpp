@@ -18,6 +18,8 @@
 // With only one of the two parts a step is exact; with both, the step is the symmetric (Strang)
 // splitting affine(h/2) - saturable(h) - affine(h/2): second order in h, every part maps C >= 0
 // to C >= 0, so concentrations never become negative.
+#include <array>
+#include <cstddef>
 #include <limits>
 #include <string>
 
@@ -57,30 +59,66 @@ class Kinetics {
     const double u = a_half_ * c + b_half_;
     return a_half_ * (mm_series_ ? mm_series_steps(u) : mm(u, mm_h_)) + b_half_;
   }
-  /// True when step() uses mm_taylor (no exp or log: vectorisable).
+  /// True when step() uses the Taylor series (no exp or log: vectorisable).
   bool series() const { return mm_series_; }
-  /// Number of series pieces of h/n per step (1 when vmax h / km <= 2.5e-3).
+  /// Number of series pieces of h/n per step.
   int series_pieces() const { return mm_pieces_; }
-  /// step() when series() (or !saturable()): inline, branch-free.
-  double step_series(double c) const { return a_half_ * mm_series_steps(a_half_ * c + b_half_) + b_half_; }
-  /// The saturable step over h as series_pieces() steps of mm_taylor over h / n each.
+  /// Order N of the series of one piece: 4, 8, 10 or 12.
+  int series_order() const { return mm_order_; }
+  /// True when step() is one piece of order 4 (cheap enough to fuse into the diffusion pass).
+  bool series_fusable() const { return mm_series_ && mm_pieces_ == 1 && mm_order_ == 4; }
+  /// step() when series_fusable() (or !saturable()): inline, branch-free.
+  double step_series(double c) const { return a_half_ * mm_piece<4>(a_half_ * c + b_half_) + b_half_; }
+  /// The saturable step over h as series_pieces() pieces of order series_order().
   double mm_series_steps(double u) const {
-    for (int p = 0; p < mm_pieces_; ++p) u = mm_taylor(u);
+    switch (mm_order_) {
+      case 4:
+        for (int p = 0; p < mm_pieces_; ++p) u = mm_piece<4>(u);
+        break;
+      case 8:
+        for (int p = 0; p < mm_pieces_; ++p) u = mm_piece<8>(u);
+        break;
+      case 10:
+        for (int p = 0; p < mm_pieces_; ++p) u = mm_piece<10>(u);
+        break;
+      default:
+        for (int p = 0; p < mm_pieces_; ++p) u = mm_piece<12>(u);
+    }
     return u;
   }
-  /// The saturable step over one piece s = h / n by the 4th-order Taylor series of the exact
-  /// solution: n is the smallest integer with x = vmax s / km <= 2.5e-3, where the remainder
-  /// (< x^5 / 120 relative, 8e-16) is below round-off, so each piece equals the Lambert W step to
-  /// the last bits at a fraction of the cost (one division, no exp or log); used while n <= 64
-  /// (x <= 0.16 over h; e.g. dopamine at h = 1 ms: 8 pieces), beyond that the Lambert W step.
-  /// With a = vmax s km / (km + u)^2 = -s f'(u), q = s f(u) (< 0):
-  ///   u + q - a q / 2 + (2 a q^2 / (km + u) + a^2 q) / 6 - (6 a q^3 / (km + u)^2 + 8 a^2 q^2 / (km + u) + a^3 q) / 24
-  double mm_taylor(double u) const {
+  /// The saturable step over one piece s = h / n: the Taylor polynomial of order N of the exact
+  /// solution, its coefficients by the recurrence of automatic (Taylor-mode) differentiation. In
+  /// theta = t / s, u' = -eps q with q = u / (km + u), eps = vmax s; with u_k, q_k the Taylor
+  /// coefficients and z = km + u (z_0 = km + u_0, z_k = u_k):
+  ///   q_k = (u_k - sum_{j=1..k} u_j q_{k-j}) / z_0,   u_{k+1} = -eps q_k / (k + 1),
+  ///   u(s) = sum_{k=0..N} u_k.
+  /// One division and N (N + 1) / 2 multiply-adds, no exp or log. Accuracy: in tau = vmax t / km
+  /// the exact solution is km omega(ln x0 + x0 - tau) (Wright omega), whose singularities
+  /// (omega = -1) lie at Im = +-pi, so the series converges in a disc of radius >= pi and its
+  /// terms fall about as (x / pi)^k, x = vmax s / km. set_step picks the cheapest N and n whose
+  /// truncation error, measured against a long-double Lambert W solution over C0 / km in
+  /// [1e-6, 1e6], is at round-off (<= 2.3e-16 relative; the Lambert W step itself: ~2e-15):
+  /// N = 4 for x <= 2.5e-3, 8 for x <= 0.05, 10 for x <= 0.1, otherwise 12 on the fewest pieces
+  /// with x / n <= 0.2 (tests/numerics/field_kinetics.cpp checks it).
+  template <int N>
+  double mm_piece(double u) const {
     const double inv = 1.0 / (p_.km + u);
-    const double a = vk_h_ * inv * inv, q = -vmax_h_ * u * inv;
-    const double aq = a * q, iq = inv * q;
-    return u + q - 0.5 * aq + (2.0 * aq * iq + a * aq) * (1.0 / 6.0) -
-           (6.0 * aq * iq * iq + 8.0 * a * aq * iq + a * a * aq) * (1.0 / 24.0);
+    double uk[N + 1], qk[N];
+    uk[0] = u;
+    qk[0] = u * inv;
+#pragma GCC unroll 16
+    for (int k = 1; k < N; ++k) {
+      uk[k] = mm_c_[static_cast<std::size_t>(k - 1)] * qk[k - 1];
+      double acc = uk[k];
+#pragma GCC unroll 16
+      for (int j = 1; j <= k; ++j) acc -= uk[j] * qk[k - j];
+      qk[k] = acc * inv;
+    }
+    uk[N] = mm_c_[static_cast<std::size_t>(N - 1)] * qk[N - 1];
+    double sum = uk[N];
+#pragma GCC unroll 16
+    for (int k = N - 1; k >= 0; --k) sum += uk[k];
+    return sum;
   }
   /// Affine full step only (valid when !saturable()): C <- a C + b.
   double affine_a() const { return a_full_; }
@@ -102,9 +140,10 @@ class Kinetics {
   double a_full_ = 1.0, b_full_ = 0.0;  // affine over h
   double a_half_ = 1.0, b_half_ = 0.0;  // affine over h/2
   double mm_h_ = 0.0;                   // h (saturable part)
-  bool mm_series_ = false;              // n <= 64 pieces of h / n with vmax h / (n km) <= 2.5e-3
+  bool mm_series_ = false;              // series on n <= 64 pieces (else the Lambert W step)
   int mm_pieces_ = 1;                   // n
-  double vmax_h_ = 0.0, vk_h_ = 0.0;    // vmax s, vmax s km (s = h / n)
+  int mm_order_ = 4;                    // N: 4, 8, 10 or 12
+  std::array<double, 12> mm_c_{};       // -vmax s / (k + 1), k = 0..11 (s = h / n)
 };
 
 }  // namespace nmsim::modulators
