@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -37,6 +38,16 @@ NMSIM_STENCIL_CLONES double row_total(const double* o, std::size_t n) {
   double t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
   for (; i < n; ++i) t += o[i];
   return t;
+}
+
+// Concentrations below the smallest normal double (2.2e-308 uM) are set to 0 where each voxel is
+// written. Without it, a field that decays after a release (no production) passes through the
+// subnormal range for ~50 binades, where arithmetic runs at a fraction of its speed: a 64^3 sweep
+// measured 2.2x slower with linear uptake on AMD Zen 5 (a field held at 1e-310 uM vs 1e-3 uM),
+// and Intel cores take a microcode assist per subnormal result. The amount removed is below
+// 2.2e-308 uM per voxel.
+[[gnu::always_inline]] inline double flush_subnormal(double v) {
+  return v < std::numeric_limits<double>::min() ? 0.0 : v;
 }
 }  // namespace
 
@@ -453,11 +464,11 @@ NMSIM_STENCIL_CLONES void stencil_run(const double* __restrict c, const double* 
   auto voxel = [&](std::size_t i) {
     const double d = c0 * c[i] + rx * (c[i - 1] + c[i + 1]) + ry * (ym[i] + yp[i]) + rz * (zm[i] + zp[i]);
     if constexpr (R == Reaction::linear)
-      o[i] = ka * d + kb;
+      o[i] = flush_subnormal(ka * d + kb);
     else if constexpr (R == Reaction::series)
-      o[i] = kin.step_series(d);
+      o[i] = flush_subnormal(kin.step_series(d));
     else
-      o[i] = d;
+      o[i] = d;  // the reaction and the flush follow in a row pass
   };
   // The loop is bound by the latency of the two streams that come from beyond L2: the next plane
   // (zp) and the output lines (write-allocate); the other five loads hit lines that zp brought in
@@ -502,7 +513,7 @@ NMSIM_STENCIL_CLONES void series_row(double* __restrict o, std::size_t n, const 
     default:
       pieces_row<12>(o, n, kin);
   }
-  for (std::size_t i = 0; i < n; ++i) o[i] = a * o[i] + b;
+  for (std::size_t i = 0; i < n; ++i) o[i] = flush_subnormal(a * o[i] + b);
 }
 
 }  // namespace
@@ -564,7 +575,9 @@ void GridField::sweep(const double* in, double* out, bool sums) {
       return c0 * c[i] + rx * (xm + xp) + ry * (ym[i] + yp[i]) + rz * (zm[i] + zp[i]);
     };
     auto react = [&](double d) {
-      return reaction == Reaction::linear ? ka * d + kb : reaction == Reaction::series ? kin.step_series(d) : d;
+      return reaction == Reaction::linear   ? flush_subnormal(ka * d + kb)
+             : reaction == Reaction::series ? flush_subnormal(kin.step_series(d))
+                                            : d;
     };
     if (nx == 1) {
       o[0] = react(diffuse(0, x_outside(xlo, xlo_v, c[0], c[0]), x_outside(xhi, xhi_v, c[0], c[0])));
@@ -601,7 +614,7 @@ void GridField::sweep(const double* in, double* out, bool sums) {
       if (pieces)
         series_row(o, nx, kin);
       else if (reaction == Reaction::none)
-        for (std::size_t i = 0; i < nx; ++i) o[i] = kin.step(o[i]);
+        for (std::size_t i = 0; i < nx; ++i) o[i] = flush_subnormal(kin.step(o[i]));
       if (sums) row_sum[l * ny + j] = row_total(o, nx);
     }
   }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -86,6 +87,34 @@ TEST_CASE("field: concentrations stay non-negative under strong Michaelis-Menten
   INFO("min " << min_seen << " max " << max_seen);
   CHECK(min_seen >= 0.0);
   CHECK(max_seen > 0.0);
+}
+
+TEST_CASE("field: a decaying field holds no subnormal values (flushed to 0)") {
+  for (const bool mm : {false, true}) {
+    GridFieldParams p = cube(12, 5.0);
+    if (mm) {
+      p.kinetics.vmax = 4e-3;
+      p.kinetics.km = 0.2;
+    } else {
+      p.kinetics.tau = 2.0;
+    }
+    GridField f("F", p);
+    f.setup(mm ? 50.0 : 0.5);  // decay by e^-1 per 2 ms (linear) or ~e^-0.98 per 50 ms (MM)
+    f.release_at_point(0, {30.0, 30.0, 30.0}, 1e3);
+    std::size_t subnormal = 0, zero = 0, positive = 0;
+    for (Step w = 0; w < 4000; w += 10) {  // down through and past the subnormal range
+      f.advance(w, w + 10);
+      for (double v : f.concentration()) {
+        if (v > 0 && v < std::numeric_limits<double>::min()) ++subnormal;
+        (v == 0 ? zero : positive) += 1;
+      }
+    }
+    INFO("Michaelis-Menten: " << mm);
+    CHECK(subnormal == 0);
+    CHECK(positive > 0);
+    CHECK(zero > 0);  // the decay went below the normal range (where the values are set to 0)
+    CHECK(std::fabs(f.concentration()[0]) == 0.0);
+  }
 }
 
 TEST_CASE("field: fixed boundaries give the steady linear profile in 1-D") {
