@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <string>
 
 #include "nmsim/core/simulation.hpp"
 #include "nmsim/core/task.hpp"
@@ -15,95 +16,9 @@ using namespace nmsim;
 
 namespace {
 
-// Sensory -> action with DA-gated three-factor plasticity; NA gates the action gain and the
-// learning rate; two action pools decide by winner-take-all.
-const char* kNet = R"([simulation]
-dt = 0.5
-duration = 5600.0
-seed = 11
-
-[[population]]
-name = "sens"
-model = "lif"
-size = 40
-
-[[population]]
-name = "act"
-model = "lif"
-size = 20
-init = { v = { uniform = [-70.0, -56.0] } }
-
-[[modulator]]
-name = "DA"
-field = { type = "well_mixed" }
-baseline = 1.0
-uptake = { kind = "linear", tau = 100.0 }
-
-[[modulator]]
-name = "NA"
-field = { type = "well_mixed" }
-uptake = { kind = "linear", tau = 1000.0 }
-
-[[plasticity]]
-name = "da"
-rule = "stdp_eligibility"
-modulator = "DA"
-baseline = 1.0
-a_minus = 0.5
-tau_c = 300.0
-eta = 0.01
-w_max = 80.0
-
-[[projection]]
-name = "sa"
-source = "sens"
-target = "act"
-connect = { rule = "fixed_probability", p = 0.5 }
-weight = { uniform = [10.0, 40.0] }
-delay = 1.0
-plasticity = "da"
-
-[[projection]]
-name = "aa"
-source = "act"
-target = "act"
-connect = { rule = "fixed_probability", p = 0.3 }
-weight = -30.0
-delay = 1.0
-
-[[stimulus]]
-name = "noise"
-kind = "poisson"
-target = "act"
-rate = 3000.0
-weight = 40.0
-
-[[modulation]]
-name = "gain"
-target = "population.act.gain"
-terms = [ { modulator = "NA", receptor = "beta", emax = 0.5 } ]
-
-[[modulation]]
-name = "lr"
-target = "projection.sa.learning_rate"
-terms = [ { modulator = "NA", receptor = "alpha1", emax = 2.0 }, { modulator = "DA", receptor = "D2", emax = 0.1 } ]
-
-[[task]]
-name = "gng"
-input = "sens"
-weight = 100.0
-trials = 8
-response = 200.0
-outcome = 200.0
-iti = 300.0
-alpha = 0.3
-cues = [ { name = "A", neurons = { from = 0, to = 20 }, rate = 2500.0, reward = { go = 1.0, nogo = 0.0 } },
-         { name = "B", neurons = { from = 20, to = 40 }, rate = 2500.0, reward = { go = -1.0, nogo = 0.5 } } ]
-decision = { rule = "wta", population = "act", pools = [ { from = 0, to = 10 }, { from = 10, to = 20 } ], default = "nogo" }
-reversal = { after = 4 }
-releases = [ { name = "DA", modulator = "DA", signal = "rpe", gain = 0.5, min = -0.9, delay = 10.0 },
-             { name = "NA", modulator = "NA", signal = "abs_rpe", gain = 0.4, threshold = 0.3, delay = 20.0 } ]
-)";
+// Sensory -> action with DA-gated three-factor plasticity, NA gating gain and learning rate,
+// winner-take-all between two action pools (shared with tests/python/test_trials.py).
+const std::string kNet = std::string(NMSIM_SOURCE_DIR) + "/tests/data/task_net.toml";
 
 struct SpikeLog : Observer {
   std::vector<Spike> spikes;
@@ -117,7 +32,7 @@ struct Result {
 };
 
 Result run(int threads, const std::vector<double>& chunks) {
-  const io::Config cfg = io::Config::parse(kNet, "net.toml", {"simulation.threads=" + std::to_string(threads)});
+  const io::Config cfg = io::Config::load(kNet, {"simulation.threads=" + std::to_string(threads)});
   Registry reg;
   models::register_models(reg);
   modulators::register_modulators(reg);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "eligibility_rule.hpp"
 #include "nmsim/core/registry.hpp"
 #include "nmsim/core/rng.hpp"
 #include "nmsim/core/simulation.hpp"
@@ -29,10 +30,7 @@ namespace {
 
 constexpr double kDt = 0.1;
 
-struct Rule {
-  double tau_plus = 20.0, tau_minus = 20.0, a_plus = 1.0, a_minus = 1.5, tau_c = 200.0, eta = 0.7, baseline = 0.0;
-  double interval = 0.0;  // 0: default
-};
+using Rule = test::EligibilityRule;
 
 struct PieceLog : Observer {
   const Modulator* m = nullptr;
@@ -61,17 +59,7 @@ struct Net {
     Registry reg;
     models::register_models(reg);
     ParamTable t("plasticity.e");
-    t.set("tau_plus", {r.tau_plus});
-    t.set("tau_minus", {r.tau_minus});
-    t.set("a_plus", {r.a_plus});
-    t.set("a_minus", {r.a_minus});
-    t.set("tau_c", {r.tau_c});
-    t.set("eta", {r.eta});
-    t.set("baseline", {r.baseline});
-    t.set("w_min", {-1e6});
-    t.set("w_max", {1e6});
-    if (r.interval > 0) t.set("interval", {r.interval});
-    t.set("modulator", {std::string("da")});
+    test::set_eligibility_rule(t, r);
     t.set("pairing", {pairing});
     ProjectionSpec s;
     s.name = "e";

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "eligibility_rule.hpp"
 #include "nmsim/core/modulation.hpp"
 #include "nmsim/core/registry.hpp"
 #include "nmsim/core/rng.hpp"
@@ -33,9 +34,12 @@ namespace {
 constexpr double kDt = 0.1;
 constexpr int kD = 15;  // synaptic delay, steps
 
-struct Rule {
-  double tau_plus = 20.0, tau_minus = 20.0, a_plus = 1.0, a_minus = 1.5, tau_c = 100.0, eta = 0.7, baseline = 0.01;
-  double interval = 150.0;  // short frames: many frame boundaries in a run
+struct Rule : test::EligibilityRule {
+  Rule() {
+    tau_c = 100.0;
+    baseline = 0.01;
+    interval = 150.0;  // short frames: many frame boundaries in a run
+  }
 };
 
 enum class Gate { none, learning_rate, amplitudes };
@@ -97,17 +101,7 @@ struct Net {
     Registry reg;
     models::register_models(reg);
     ParamTable t("plasticity.e");
-    t.set("tau_plus", {r.tau_plus});
-    t.set("tau_minus", {r.tau_minus});
-    t.set("a_plus", {r.a_plus});
-    t.set("a_minus", {r.a_minus});
-    t.set("tau_c", {r.tau_c});
-    t.set("eta", {r.eta});
-    t.set("baseline", {r.baseline});
-    t.set("interval", {r.interval});
-    t.set("w_min", {-1e6});
-    t.set("w_max", {1e6});
-    t.set("modulator", {std::string("da")});
+    test::set_eligibility_rule(t, r);
     ProjectionSpec s;
     s.name = "e";
     s.source = "pre";

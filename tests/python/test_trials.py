@@ -18,93 +18,8 @@ BIN = os.path.join(os.environ.get("NMSIM_BIN") or os.path.join(os.environ.get("N
                    "nmsim")
 FAILURES = []
 
-NET = """[simulation]
-dt = 0.5
-duration = 5600.0
-seed = 11
-
-[[population]]
-name = "sens"
-model = "lif"
-size = 40
-
-[[population]]
-name = "act"
-model = "lif"
-size = 20
-init = { v = { uniform = [-70.0, -56.0] } }
-
-[[modulator]]
-name = "DA"
-field = { type = "well_mixed" }
-baseline = 1.0
-uptake = { kind = "linear", tau = 100.0 }
-
-[[modulator]]
-name = "NA"
-field = { type = "well_mixed" }
-uptake = { kind = "linear", tau = 1000.0 }
-
-[[plasticity]]
-name = "da"
-rule = "stdp_eligibility"
-modulator = "DA"
-baseline = 1.0
-a_minus = 0.5
-tau_c = 300.0
-eta = 0.01
-w_max = 80.0
-
-[[projection]]
-name = "sa"
-source = "sens"
-target = "act"
-connect = { rule = "fixed_probability", p = 0.5 }
-weight = { uniform = [10.0, 40.0] }
-delay = 1.0
-plasticity = "da"
-
-[[projection]]
-name = "aa"
-source = "act"
-target = "act"
-connect = { rule = "fixed_probability", p = 0.3 }
-weight = -30.0
-delay = 1.0
-
-[[stimulus]]
-name = "noise"
-kind = "poisson"
-target = "act"
-rate = 3000.0
-weight = 40.0
-
-[[modulation]]
-name = "gain"
-target = "population.act.gain"
-terms = [ { modulator = "NA", receptor = "beta", emax = 0.5 } ]
-
-[[modulation]]
-name = "lr"
-target = "projection.sa.learning_rate"
-terms = [ { modulator = "NA", receptor = "alpha1", emax = 2.0 }, { modulator = "DA", receptor = "D2", emax = 0.1 } ]
-
-[[task]]
-name = "gng"
-input = "sens"
-weight = 100.0
-trials = 8
-response = 200.0
-outcome = 200.0
-iti = 300.0
-alpha = 0.3
-cues = [ { name = "A", neurons = { from = 0, to = 20 }, rate = 2500.0, reward = { go = 1.0, nogo = 0.0 } },
-         { name = "B", neurons = { from = 20, to = 40 }, rate = 2500.0, reward = { go = -1.0, nogo = 0.5 } } ]
-decision = { rule = "wta", population = "act", pools = [ { from = 0, to = 10 }, { from = 10, to = 20 } ], default = "nogo" }
-reversal = { after = 4 }
-releases = [ { name = "DA", modulator = "DA", signal = "rpe", gain = 0.5, min = -0.9, delay = 10.0 },
-             { name = "NA", modulator = "NA", signal = "abs_rpe", gain = 0.4, threshold = 0.3, delay = 20.0 } ]
-"""
+SRC = os.environ.get("NMSIM_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+NET = os.path.join(SRC, "tests", "data", "task_net.toml")  # shared with tests/invariance/task_threads.cpp
 
 
 def check(cond, what):
@@ -114,11 +29,8 @@ def check(cond, what):
 
 
 def run(d, name, *args):
-    cfg = os.path.join(d, "net.toml")
-    with open(cfg, "w") as f:
-        f.write(NET)
     out = os.path.join(d, name)
-    subprocess.run([BIN, "run", cfg, "-o", out, "--quiet", "--force", *args], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([BIN, "run", NET, "-o", out, "--quiet", "--force", *args], check=True, stdout=subprocess.DEVNULL)
     return out
 
 
@@ -208,9 +120,8 @@ def main():
             attrs_same = all(same_attr(f["trials"].attrs[k], g["trials"].attrs[k]) for k in f["trials"].attrs)
             check(attrs_same, "summary attributes after checkpoint and resume identical")
         # A run killed with SIGKILL keeps the trials up to its last flush (every 2 s simulated).
-        cfg = os.path.join(d, "net.toml")
         k = os.path.join(d, "killed.h5")
-        proc = subprocess.Popen([BIN, "run", cfg, "-o", k, "--quiet", "--force", "--threads", "1", "--set",
+        proc = subprocess.Popen([BIN, "run", NET, "-o", k, "--quiet", "--force", "--threads", "1", "--set",
                                  "task.gng.trials=100000", "--set", "simulation.duration=70000000", "--set",
                                  "output.flush_interval=2000", "--set", "output.compression=0"],
                                 stdout=subprocess.DEVNULL)
