@@ -1,7 +1,9 @@
 #include "nmsim/modulators/kinetics.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -74,6 +76,89 @@ void Kinetics::set_step(double h) {
   };
   affine(h, a_full_, b_full_);
   affine(0.5 * h, a_half_, b_half_);
+  set_near();
+}
+
+namespace {
+
+// Truncated power series in d (a "jet"): the value of a function at ref + d to order kJet.
+constexpr int kJet = 10;
+using Jet = std::array<double, kJet + 1>;
+
+Jet jet_mul(const Jet& a, const Jet& b) {
+  Jet r{};
+  for (int i = 0; i <= kJet; ++i)
+    for (int j = 0; i + j <= kJet; ++j)
+      r[static_cast<std::size_t>(i + j)] += a[static_cast<std::size_t>(i)] * b[static_cast<std::size_t>(j)];
+  return r;
+}
+
+Jet jet_recip(const Jet& z) {  // 1 / z, z[0] != 0
+  Jet r{};
+  r[0] = 1.0 / z[0];
+  for (std::size_t k = 1; k <= kJet; ++k) {
+    double acc = 0.0;
+    for (std::size_t j = 1; j <= k; ++j) acc += z[j] * r[k - j];
+    r[k] = -acc * r[0];
+  }
+  return r;
+}
+
+}  // namespace
+
+void Kinetics::set_near() {
+  near_radius_ = 0.0;
+  if (!mm_series_ || series_fusable()) return;  // the fused order-4 series is as cheap
+  const double css = steady_state();
+  if (!std::isfinite(css)) return;
+  near_ref_ = a_half_ * css + b_half_;  // what the saturable step sees at the steady state
+  // The saturable step of ref + d as a power series in d: mm_piece's recurrence (pieces, order)
+  // with every coefficient a jet.
+  Jet u{};
+  u[0] = near_ref_;
+  u[1] = 1.0;
+  for (int p = 0; p < mm_pieces_; ++p) {
+    Jet z = u;
+    z[0] += p_.km;
+    const Jet inv = jet_recip(z);
+    std::vector<Jet> uk(static_cast<std::size_t>(mm_order_) + 1), qk(static_cast<std::size_t>(mm_order_));
+    uk[0] = u;
+    qk[0] = jet_mul(u, inv);
+    for (int k = 1; k <= mm_order_; ++k) {
+      const auto ku = static_cast<std::size_t>(k);
+      for (std::size_t i = 0; i <= kJet; ++i) uk[ku][i] = mm_c_[ku - 1] * qk[ku - 1][i];
+      if (k == mm_order_) break;
+      Jet acc = uk[ku];
+      for (std::size_t j = 1; j <= ku; ++j) {
+        const Jet t = jet_mul(uk[j], qk[ku - j]);
+        for (std::size_t i = 0; i <= kJet; ++i) acc[i] -= t[i];
+      }
+      qk[ku] = jet_mul(acc, inv);
+    }
+    Jet sum{};
+    for (int k = mm_order_; k >= 0; --k)
+      for (std::size_t i = 0; i <= kJet; ++i) sum[i] += uk[static_cast<std::size_t>(k)][i];
+    u = sum;
+  }
+  for (std::size_t i = 0; i <= kNear; ++i) near_c_[i] = u[i];
+  // Radius: the largest r (halving from km) at which the dropped terms of orders kNear+1..kJet,
+  // doubled for the rest of the series, stay below 2^-54 of the smallest value in the interval
+  // (relative to the linear term when ref = 0: the results there go down to 0).
+  auto tail = [&](double r) {
+    double t = 0.0, rn = std::pow(r, kNear + 1);
+    for (std::size_t n = kNear + 1; n <= kJet; ++n, rn *= r) t += std::fabs(u[n]) * rn;
+    return 2.0 * t;
+  };
+  constexpr double kEps = 0x1p-54;
+  for (double r = p_.km; r > 1e-12 * p_.km; r *= 0.5) {
+    const double floor = near_ref_ > 0 ? std::max(0.0, u[0] - std::fabs(u[1]) * r) : std::fabs(u[1]) * r;
+    if (near_ref_ - r >= 0 || near_ref_ == 0) {
+      if (tail(r) <= kEps * floor) {
+        near_radius_ = r;
+        return;
+      }
+    }
+  }
 }
 
 double Kinetics::wright_omega(double L) {

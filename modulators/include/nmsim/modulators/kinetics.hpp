@@ -19,6 +19,7 @@
 // splitting affine(h/2) - saturable(h) - affine(h/2): second order in h, every part maps C >= 0
 // to C >= 0, so concentrations never become negative.
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -57,7 +58,25 @@ class Kinetics {
   double step(double c) const {
     if (!saturable()) return a_full_ * c + b_full_;
     const double u = a_half_ * c + b_half_;
-    return a_half_ * (mm_series_ ? mm_series_steps(u) : mm(u, mm_h_)) + b_half_;
+    const double v = is_near(u) ? mm_near(u) : mm_series_ ? mm_series_steps(u) : mm(u, mm_h_);
+    return a_half_ * v + b_half_;
+  }
+  /// The saturable step near the steady state, where most of a field's voxels sit: with
+  /// ref = the saturable step's input at the homogeneous steady state (0 without production),
+  /// the whole step (all pieces) as a polynomial of degree kNear in d = u - ref, the Taylor
+  /// coefficients of the exact flow map (set_step: mm_piece's recurrence with power series in d
+  /// as coefficients). Used for |d| <= near_radius(), the largest radius (km / 2^k) at which the
+  /// terms of orders kNear + 1..10, doubled, stay below 2^-54 of the result: round-off, like the
+  /// series (tested). About 10 operations instead of the series' 20-170.
+  static constexpr std::size_t kNear = 4;
+  bool is_near(double u) const { return std::fabs(u - near_ref_) <= near_radius_; }
+  double near_ref() const { return near_ref_; }
+  double near_radius() const { return near_radius_; }
+  double mm_near(double u) const {
+    const double d = u - near_ref_;
+    double s = near_c_[kNear];
+    for (std::size_t k = kNear; k-- > 0;) s = s * d + near_c_[k];
+    return s;
   }
   /// True when step() uses the Taylor series (no exp or log: vectorisable).
   bool series() const { return mm_series_; }
@@ -67,7 +86,8 @@ class Kinetics {
   int series_order() const { return mm_order_; }
   /// True when step() is one piece of order 4 (cheap enough to fuse into the diffusion pass).
   bool series_fusable() const { return mm_series_ && mm_pieces_ == 1 && mm_order_ == 4; }
-  /// step() when series_fusable() (or !saturable()): inline, branch-free.
+  /// step() when series_fusable() (or !saturable()): inline, branch-free (the near path is not
+  /// taken here: the order-4 series is as cheap).
   double step_series(double c) const { return a_half_ * mm_piece<4>(a_half_ * c + b_half_) + b_half_; }
   /// The saturable step over h as series_pieces() pieces of order series_order().
   double mm_series_steps(double u) const {
@@ -144,6 +164,9 @@ class Kinetics {
   int mm_pieces_ = 1;                   // n
   int mm_order_ = 4;                    // N: 4, 8, 10 or 12
   std::array<double, 12> mm_c_{};       // -vmax s / (k + 1), k = 0..11 (s = h / n)
+  double near_ref_ = 0.0, near_radius_ = 0.0;  // near_radius_ = 0: no near path
+  std::array<double, kNear + 1> near_c_{};
+  void set_near();
 };
 
 }  // namespace nmsim::modulators
