@@ -489,37 +489,35 @@ NMSIM_STENCIL_CLONES void stencil_run(const double* __restrict c, const double* 
 }
 
 // Kinetics::step on a row (the same operations in the same order per voxel, so the same bits as
-// Kinetics::step; each loop vectorises). In chunks of up to 64 voxels: the near polynomial for
-// all, and the series pieces only when a voxel of the chunk lies outside the near radius (a field
-// is at its steady state almost everywhere, away from recent releases); each voxel takes the
-// result of its own path.
+// Kinetics::step; each loop vectorises). In chunks of up to 64 voxels, one pass: the affine half
+// steps around the near polynomial for all, and the series pieces only when a voxel of the chunk
+// lies outside the near radius (a field is at its steady state almost everywhere, away from
+// recent releases); each voxel takes the result of its own path.
 template <int N>
 [[gnu::always_inline]] inline void saturable_row(double* __restrict o, std::size_t n, const Kinetics& kin) {
   constexpr std::size_t kChunk = 64;
-  const double ref = kin.near_ref(), radius = kin.near_radius();
+  const double a = kin.half_a(), b = kin.half_b(), ref = kin.near_ref(), radius = kin.near_radius();
   for (std::size_t i0 = 0; i0 < n; i0 += kChunk) {
     const std::size_t m = std::min(kChunk, n - i0);
     double* __restrict x = o + i0;
-    double near[kChunk], far[kChunk];
+    double u[kChunk];
     int n_far = 0;
     for (std::size_t k = 0; k < m; ++k) {
-      near[k] = kin.mm_near(x[k]);
-      n_far += std::fabs(x[k] - ref) > radius;
+      u[k] = a * x[k] + b;
+      x[k] = flush_subnormal(a * kin.mm_near(u[k]) + b);
+      n_far += std::fabs(u[k] - ref) > radius;
     }
-    if (n_far == 0) {
-      for (std::size_t k = 0; k < m; ++k) x[k] = near[k];
-      continue;
-    }
-    for (std::size_t k = 0; k < m; ++k) far[k] = x[k];
+    if (n_far == 0) continue;
+    double far[kChunk];
+    for (std::size_t k = 0; k < m; ++k) far[k] = u[k];
     for (int p = 0; p < kin.series_pieces(); ++p)
       for (std::size_t k = 0; k < m; ++k) far[k] = kin.mm_piece<N>(far[k]);
-    for (std::size_t k = 0; k < m; ++k) x[k] = std::fabs(x[k] - ref) <= radius ? near[k] : far[k];
+    for (std::size_t k = 0; k < m; ++k)
+      if (std::fabs(u[k] - ref) > radius) x[k] = flush_subnormal(a * far[k] + b);
   }
 }
 
 NMSIM_STENCIL_CLONES void series_row(double* __restrict o, std::size_t n, const Kinetics& kin) {
-  const double a = kin.half_a(), b = kin.half_b();
-  for (std::size_t i = 0; i < n; ++i) o[i] = a * o[i] + b;
   switch (kin.series_order()) {
     case 4:
       saturable_row<4>(o, n, kin);
@@ -533,7 +531,6 @@ NMSIM_STENCIL_CLONES void series_row(double* __restrict o, std::size_t n, const 
     default:
       saturable_row<12>(o, n, kin);
   }
-  for (std::size_t i = 0; i < n; ++i) o[i] = flush_subnormal(a * o[i] + b);
 }
 
 }  // namespace
