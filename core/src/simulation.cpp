@@ -561,11 +561,18 @@ void Simulation::run_window_loop(Step end) {
     }
   };
   // A modulator that parallelises its own advance (a diffusion grid) needs it outside the
-  // parallel region of the neurons: then every window gets its own region (a few us each),
-  // otherwise one region serves the whole run and windows begin inside the exchange section.
+  // parallel region of the neurons: the region then ends before each window in which such an
+  // advance runs its parallel loops (a field step ends), and that window begins outside it.
+  // Otherwise one region serves the whole run and windows begin inside the exchange section.
   bool split = false;
   for (const auto& m : modulators_) split = split || m->parallel_advance();
-  Step chunk_end = split ? std::min<Step>(now_ + min_delay_, end) : end;
+  auto needs_region_end = [&](Step w0, Step w1) {
+    if (!split) return false;
+    for (const auto& m : modulators_)
+      if (m->parallel_advance_in(w0, w1)) return true;
+    return false;
+  };
+  Step chunk_end = end;
   begin_window(now_, std::min<Step>(now_ + min_delay_, end));
 
   while (true) {
@@ -633,7 +640,13 @@ void Simulation::run_window_loop(Step end) {
           stop = error != nullptr || stop_requested_ != 0;
           // The next window begins here, in the same serial section: one synchronisation per window.
           for (auto& p : projections_) p->end_window(w1);
-          if (!stop && w1 < chunk_end) begin_window(w1, std::min<Step>(w1 + min_delay_, end));
+          if (!stop && w1 < chunk_end) {
+            const Step w2 = std::min<Step>(w1 + min_delay_, end);
+            if (needs_region_end(w1, w2))
+              chunk_end = w1;  // the threads leave the region after this window's delivery
+            else
+              begin_window(w1, w2);
+          }
         });
         // Deliver one emission step at a time: each target then receives its inputs in the order
         // (step, projection, source neuron, synapse), which does not depend on where the window
@@ -649,8 +662,8 @@ void Simulation::run_window_loop(Step end) {
       }
     }
     if (stop || now_ >= end) break;
-    chunk_end = std::min<Step>(now_ + min_delay_, end);
-    begin_window(now_, chunk_end);
+    chunk_end = end;
+    begin_window(now_, std::min<Step>(now_ + min_delay_, end));
   }
   if (error) std::rethrow_exception(error);
 }

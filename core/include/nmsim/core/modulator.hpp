@@ -50,6 +50,9 @@ class Modulator {
   /// True if advance() opens its own OpenMP parallel loops (large fields): the engine then calls
   /// it outside its own parallel region, so those loops get all threads.
   virtual bool parallel_advance() const { return false; }
+  /// True if advance(from, to), called next, will run those parallel loops (a field that steps
+  /// every few windows needs them only in those windows); the engine leaves its region only then.
+  virtual bool parallel_advance_in(Step /*from*/, Step /*to*/) const { return parallel_advance(); }
   /// Spikes of the window just simulated (one thread, end of the window), sorted.
   virtual void on_spikes(std::span<const Spike> /*spikes*/) {}
   /// Add `amount` uM at time t_{step} (a reward, a task event). `step` must be >= the start of
