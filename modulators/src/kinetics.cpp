@@ -107,7 +107,11 @@ Jet jet_recip(const Jet& z) {  // 1 / z, z[0] != 0
 }  // namespace
 
 void Kinetics::set_near() {
+  // Without a near path: radius 0 and ref 0 with zero coefficients, so that is_near() holds
+  // only for u = 0, where the polynomial's 0 is the exact result (not an earlier step's values).
   near_radius_ = 0.0;
+  near_ref_ = 0.0;
+  near_c_.fill(0.0);
   if (!mm_series_ || series_fusable()) return;  // the fused order-4 series is as cheap
   const double css = steady_state();
   if (!std::isfinite(css)) return;

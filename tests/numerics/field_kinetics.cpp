@@ -123,6 +123,24 @@ TEST_CASE("kinetics: the near-steady-state polynomial is exact to round-off with
   }
 }
 
+TEST_CASE("kinetics: a step length without a near path keeps nothing of an earlier one") {
+  KineticsParams p;
+  p.vmax = 4e-3;
+  p.km = 0.2;
+  p.production = 1e-4;
+  Kinetics kin(p);
+  kin.set_step(5.0);
+  REQUIRE(kin.near_radius() > 0);
+  const double u = kin.near_ref();
+  kin.set_step(0.1);  // the fused order-4 series: no near path
+  CHECK(kin.near_radius() == 0.0);
+  CHECK_FALSE(kin.is_near(u));
+  const double c = (u - kin.half_b()) / kin.half_a();  // a value whose saturable input is u
+  CHECK(kin.step(c) == kin.step_series(c));
+  CHECK(kin.is_near(0.0));
+  CHECK(kin.mm_near(0.0) == 0.0);
+}
+
 TEST_CASE("field: rows mixing voxels near and far from the steady state take each voxel's own path") {
   // 1-D rows of 150 voxels (chunks of 64, 64 and 22), DA kinetics with production, diffusion so
   // weak (D 1e-16 um^2/ms) that the stencil leaves every value as it is: after releases at a few
