@@ -82,7 +82,7 @@ void Kinetics::set_step(double h) {
 namespace {
 
 // Truncated power series in d (a "jet"): the value of a function at ref + d to order kJet.
-constexpr int kJet = 10;
+constexpr int kJet = 2 * static_cast<int>(Kinetics::kNear);
 using Jet = std::array<double, kJet + 1>;
 
 Jet jet_mul(const Jet& a, const Jet& b) {
