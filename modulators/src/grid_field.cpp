@@ -166,8 +166,8 @@ void GridField::setup(double dt, std::uint64_t seed, Step now, int threads) {
   applied_ = now - 1;
   next_ = now;
   pending_.clear();
-  stencils_.clear();
-  for (const Position& pr : probes()) stencils_.push_back(g.stencil(pr));
+  cells_.clear();
+  for (const Position& pr : probes()) cells_.push_back(g.cell(pr));
   probe_order_.clear();
   cur_probe_.assign(probes().size(), 0.0);
 }
@@ -349,8 +349,8 @@ void GridField::restore_state(const StateReader& r) {
   cur_mean_ = r.scalar<double>("current_mean");
   // Probes registered after setup() (recorders) get their stencils now, so that advance() keeps
   // the restored probe values instead of resetting them.
-  stencils_.clear();
-  for (const Position& pr : probes()) stencils_.push_back(p_.geometry.stencil(pr));
+  cells_.clear();
+  for (const Position& pr : probes()) cells_.push_back(p_.geometry.cell(pr));
   probe_order_.clear();
   cur_probe_.assign(probes().size(), 0.0);
   r.read_into("current_probe", cur_probe_);
@@ -389,9 +389,9 @@ Modulator::FieldView GridField::field_view() const {
 void GridField::advance(Step from, Step to) {
   set_window(from, to);
   const std::size_t np = probes().size();
-  if (stencils_.size() != np) {  // probes added after setup
-    stencils_.clear();
-    for (const Position& pr : probes()) stencils_.push_back(p_.geometry.stencil(pr));
+  if (cells_.size() != np) {  // probes added after setup
+    cells_.clear();
+    for (const Position& pr : probes()) cells_.push_back(p_.geometry.cell(pr));
     probe_order_.clear();
     cur_probe_.assign(np, 0.0);
   }
@@ -401,10 +401,11 @@ void GridField::advance(Step from, Step to) {
     probe_order_.resize(np);
     for (std::size_t q = 0; q < np; ++q) probe_order_[q] = q;
     std::stable_sort(probe_order_.begin(), probe_order_.end(),
-                     [&](std::size_t a, std::size_t b) { return stencils_[a].index[0] < stencils_[b].index[0]; });
-    sorted_stencils_.clear();
-    for (const std::size_t q : probe_order_) sorted_stencils_.push_back(stencils_[q]);
+                     [&](std::size_t a, std::size_t b) { return cells_[a].lo < cells_[b].lo; });
+    sorted_cells_.clear();
+    for (const std::size_t q : probe_order_) sorted_cells_.push_back(cells_[q]);
   }
+  const auto st = p_.geometry.corner_strides();
   // One row of probe pieces per field step of the window (the probe values are constant over a
   // field step): with field.dt = m dt this writes m times fewer rows (10 100 probes, m = 10: 240 KB
   // per field step instead of per engine step). probe_row(k) maps k to its field step's row.
@@ -415,12 +416,24 @@ void GridField::advance(Step from, Step to) {
       apply_deposits(k);
       applied_ = k;
       cur_mean_ = mean();
+      // GridGeometry::stencil's weights and sum, in its order (the same bits), from the compact
+      // cell: a quarter of the memory traffic per probe.
+      const double* c = c_.data();
       for (std::size_t r = 0; r < np; ++r) {
-        const std::size_t q = probe_order_[r];
-        const auto& s = sorted_stencils_[r];
+        const GridGeometry::Cell& cl = sorted_cells_[r];
+        const double f0 = cl.f[0], f1 = cl.f[1], f2 = cl.f[2], g0 = 1.0 - f0, g1 = 1.0 - f1, g2 = 1.0 - f2;
+        const double* a = c + cl.lo;
+        const double* b = a + st[2];
         double v = 0.0;
-        for (std::size_t w = 0; w < 8; ++w) v += s.weight[w] * c_[s.index[w]];
-        cur_probe_[q] = v;
+        v += g0 * g1 * g2 * a[0];
+        v += f0 * g1 * g2 * a[st[0]];
+        v += g0 * f1 * g2 * a[st[1]];
+        v += f0 * f1 * g2 * a[st[0] + st[1]];
+        v += g0 * g1 * f2 * b[0];
+        v += f0 * g1 * f2 * b[st[0]];
+        v += g0 * f1 * f2 * b[st[1]];
+        v += f0 * f1 * f2 * b[st[0] + st[1]];
+        cur_probe_[probe_order_[r]] = v;
       }
     }
     mutable_piece(k) = {cur_mean_, 0.0, 0.0};

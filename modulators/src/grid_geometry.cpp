@@ -32,25 +32,37 @@ std::optional<std::size_t> GridGeometry::voxel_of(const Position& p) const {
   return index(v[0], v[1], v[2]);
 }
 
-GridGeometry::Stencil GridGeometry::stencil(const Position& p) const {
-  std::array<std::size_t, 3> lo{0, 0, 0}, hi{0, 0, 0};
-  std::array<double, 3> f{0.0, 0.0, 0.0};
+GridGeometry::Cell GridGeometry::cell(const Position& p) const {
+  std::array<std::size_t, 3> lo{0, 0, 0};
+  Cell cl;
   for (int a = 0; a < dims; ++a) {
-    const double n1 = static_cast<double>(shape[a] - 1);
-    const double x = std::clamp((p[a] - origin[a]) / spacing[a], 0.0, n1);
+    const auto u = static_cast<std::size_t>(a);
+    const double n1 = static_cast<double>(shape[u] - 1);
+    const double x = std::clamp((p[u] - origin[u]) / spacing[u], 0.0, n1);
+    // The upper corner lo + 1 exists on every axis of >= 2 voxels (x = n1 falls in the last cell
+    // with f = 1), so the corner offsets are the grid's strides.
     const double fl = std::min(std::floor(x), std::max(n1 - 1.0, 0.0));
-    lo[a] = static_cast<std::size_t>(fl);
-    hi[a] = std::min(lo[a] + 1, shape[a] - 1);
-    f[a] = x - fl;
+    lo[u] = static_cast<std::size_t>(fl);
+    cl.f[u] = x - fl;
   }
+  cl.lo = index(lo[0], lo[1], lo[2]);
+  return cl;
+}
+
+std::array<std::size_t, 3> GridGeometry::corner_strides() const {
+  const std::size_t none = 0;
+  return {shape[0] > 1 ? std::size_t{1} : none, shape[1] > 1 ? shape[0] : none,
+          shape[2] > 1 ? shape[0] * shape[1] : none};
+}
+
+GridGeometry::Stencil GridGeometry::stencil(const Position& p) const {
+  const Cell cl = cell(p);
+  const auto st = corner_strides();
   Stencil s;
-  for (int c = 0; c < 8; ++c) {
-    const std::size_t i = (c & 1) ? hi[0] : lo[0];
-    const std::size_t j = (c & 2) ? hi[1] : lo[1];
-    const std::size_t l = (c & 4) ? hi[2] : lo[2];
-    s.index[static_cast<std::size_t>(c)] = index(i, j, l);
-    s.weight[static_cast<std::size_t>(c)] =
-        ((c & 1) ? f[0] : 1.0 - f[0]) * ((c & 2) ? f[1] : 1.0 - f[1]) * ((c & 4) ? f[2] : 1.0 - f[2]);
+  for (std::size_t c = 0; c < 8; ++c) {
+    s.index[c] = cl.lo + ((c & 1) ? st[0] : 0) + ((c & 2) ? st[1] : 0) + ((c & 4) ? st[2] : 0);
+    s.weight[c] =
+        ((c & 1) ? cl.f[0] : 1.0 - cl.f[0]) * ((c & 2) ? cl.f[1] : 1.0 - cl.f[1]) * ((c & 4) ? cl.f[2] : 1.0 - cl.f[2]);
   }
   return s;
 }

@@ -163,9 +163,9 @@ class GridField : public Modulator {
   Step next_ = 0;        // first step not yet advanced
   double cur_mean_ = 0.0;
   std::vector<double> cur_probe_;
-  std::vector<GridGeometry::Stencil> stencils_;
-  std::vector<std::size_t> probe_order_;                // probes by their first voxel
-  std::vector<GridGeometry::Stencil> sorted_stencils_;  // their stencils, in that order
+  std::vector<GridGeometry::Cell> cells_;         // per probe: its interpolation cell
+  std::vector<std::size_t> probe_order_;          // probes by their first voxel
+  std::vector<GridGeometry::Cell> sorted_cells_;  // their cells, in that order
   std::vector<LevelPiece> probe_pieces_;  // one row per field step of the window
   Step row0_ = 0;                         // field step index of the window's first row
   /// Row of probe_pieces_ of engine step k (its field step within the window).

@@ -39,6 +39,17 @@ struct GridGeometry {
     std::array<double, 8> weight{};
   };
   Stencil stencil(const Position& p) const;
+  /// The same interpolation, compact: the lower-corner voxel `lo` and the fractions f along each
+  /// axis. Corner c (bit 0: x, bit 1: y, bit 2: z) is lo + the strides of its set bits
+  /// (corner_strides(): 1, nx, nx ny; 0 on an axis of one voxel) and has the weight
+  /// ((c & 1) ? f0 : 1 - f0) * ((c & 2) ? f1 : 1 - f1) * ((c & 4) ? f2 : 1 - f2), the stencil's
+  /// weight bit for bit (32 bytes per probe instead of 128).
+  struct Cell {
+    std::size_t lo = 0;
+    std::array<double, 3> f{};
+  };
+  Cell cell(const Position& p) const;
+  std::array<std::size_t, 3> corner_strides() const;
   /// Throws ConfigError (key prefix `key`) unless the geometry is valid.
   void validate(const std::string& key) const;
 };
