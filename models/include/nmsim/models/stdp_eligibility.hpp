@@ -180,7 +180,9 @@ class StdpEligibility {
   void before_events(SynState& s, std::vector<double>& w, Step a) const {
     if (a <= base_ || (a - base_) % interval_steps_ != 0) return;
     if (spatial_) {  // every synapse to a, then the new frame's G starts at 0
-      for (std::size_t q = 0; q < w.size(); ++q) advance_spatial(s, q, (*s.target)[q], a, w[q]);
+      const double wa = held_window(s, a);
+      const Step ft = frame_before(a);
+      for (std::size_t q = 0; q < w.size(); ++q) advance_spatial_w(s, q, (*s.target)[q], a, w[q], wa, ft);
       std::fill(s.g0.begin(), s.g0.end(), 0.0);
       std::fill(s.g->begin() + static_cast<std::ptrdiff_t>(s.first),
                 s.g->begin() + static_cast<std::ptrdiff_t>(s.first + s.count), 0.0);
@@ -226,10 +228,11 @@ class StdpEligibility {
     }
     if (spatial_) {
       const double wa = held_window(s, a);
+      const Step ft = frame_before(a);
       pre_loop(
           s, q0, q1, post, target, a, weight, deliver,
           hoisted_tables(), [&](Synapse&, std::uint64_t q, NeuronIndex j, double& w) __attribute__((always_inline)) {
-            advance_spatial_w(s, q, j, a, w, wa);
+            advance_spatial_w(s, q, j, a, w, wa, ft);
           });
     } else {
       const Hoisted h = hoisted(a);
@@ -283,10 +286,11 @@ class StdpEligibility {
     }
     if (spatial_) {
       const double wa = held_window(s, a);
+      const Step ft = frame_before(a);
       post_loop(
           s, in_syn, n, a, weight,
           hoisted_tables(), [&](Synapse&, std::uint64_t q, double& w) __attribute__((always_inline)) {
-            advance_spatial_w(s, q, j, a, w, wa);
+            advance_spatial_w(s, q, j, a, w, wa, ft);
           });
     } else {
       const Hoisted h = hoisted(a);
@@ -330,16 +334,21 @@ class StdpEligibility {
   }
   /// The same with the third factor read at the synapse's target j (G of PostState::g).
   void advance_spatial(SynState& s, std::uint64_t q, NeuronIndex j, Step a, double& w) const {
-    advance_spatial_w(s, q, j, a, w, held_window(s, a));
+    advance_spatial_w(s, q, j, a, w, held_window(s, a), frame_before(a));
   }
+  /// Start of the frame of step a - 1: a synapse moved on to a (> its t0) lies in it, since every
+  /// synapse of a spatial rule is brought to each frame's start (before_events).
+  Step frame_before(Step a) const { return a <= base_ ? base_ : a - 1 - (a - 1 - base_) % interval_steps_; }
   /// Held fields: W(a - K) for events at a (0 otherwise), the same for every synapse of the thread.
   double held_window(SynState& s, Step a) const {
     if (!held_) return 0.0;
     if (s.seg < 0) s.seg = segment_start(a - 1);  // after a restore: the segment of the last step
     return wsum(a - s.seg);
   }
+  /// ft = frame_before(a): t0's offset in its frame is t0 - ft (no division per synapse); the
+  /// general modulo stays for a t0 outside that frame (not expected).
   [[gnu::always_inline]] void advance_spatial_w(SynState& s, std::uint64_t q, NeuronIndex j, Step a, double& w,
-                                                double wa) const {
+                                                double wa, Step ft) const {
     Synapse& r = s.syn[q];
     const Step t0 = r.t_c;
     if (a == t0) return;
@@ -347,7 +356,10 @@ class StdpEligibility {
     if (held_) g1 += (*s.u)[j] * wa;
     const double c0 = r.c;
     if (c0 != 0.0) {
-      const double scale = grow_c((t0 - base_) % interval_steps_);
+      const Step off = t0 - ft;
+      const double scale = grow_c(static_cast<std::uint64_t>(off) < static_cast<std::uint64_t>(interval_steps_)
+                                      ? off
+                                      : (t0 - base_) % interval_steps_);
       w = clip(w + p_.eta * c0 * scale * (g1 - s.g0[q]));
       r.c = c0 * decay_c(a - t0);
     }
