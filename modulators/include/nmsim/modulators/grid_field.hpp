@@ -168,6 +168,7 @@ class GridField : public Modulator {
   std::vector<GridGeometry::Cell> sorted_cells_;  // their cells, in that order
   std::vector<LevelPiece> probe_pieces_;  // one row per field step of the window
   Step row0_ = 0;                         // field step index of the window's first row
+  Step row0_holds_ = -1;                  // field step whose values row 0 holds from the last window (-1: none)
   /// Row of probe_pieces_ of engine step k (its field step within the window).
   std::size_t row_of(Step k) const {
     return static_cast<std::size_t>(m_ == 1 ? k - window_begin() : (k - start_) / m_ - row0_);
