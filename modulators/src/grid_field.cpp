@@ -427,7 +427,19 @@ void GridField::advance(Step from, Step to) {
       // GridGeometry::stencil's weights and sum, in its order (the same bits), from the compact
       // cell: a quarter of the memory traffic per probe.
       const double* c = c_.data();
+      // The field was just swept (mostly out of L1/L2 by now): the 4 cache lines of the probe
+      // kAhead places further on are requested in advance.
+      constexpr std::size_t kAhead = 16;
+      auto request = [&](std::size_t r) {
+        const double* a = c + sorted_cells_[r].lo;
+        __builtin_prefetch(a);
+        __builtin_prefetch(a + st[1]);
+        __builtin_prefetch(a + st[2]);
+        __builtin_prefetch(a + st[1] + st[2]);
+      };
+      for (std::size_t r = 0; r < std::min(kAhead, np); ++r) request(r);
       for (std::size_t r = 0; r < np; ++r) {
+        if (r + kAhead < np) request(r + kAhead);
         const GridGeometry::Cell& cl = sorted_cells_[r];
         const double f0 = cl.f[0], f1 = cl.f[1], f2 = cl.f[2], g0 = 1.0 - f0, g1 = 1.0 - f1, g2 = 1.0 - f2;
         const double* a = c + cl.lo;
