@@ -486,14 +486,18 @@ namespace {
 
 enum class Reaction { linear, series, none };
 
-// Interior of a contiguous run of voxels [1, n - 1) (relative to the pointers): the 7-point
-// stencil with the fused reaction step. ym/yp/zm/zp point at the neighbour voxels of element 0;
-// c[i - 1] and c[i + 1] are the x neighbours (wrong at row ends, which the caller overwrites).
-// Branch-free and without aliasing (restrict), so it vectorises (multi-versioned, see above).
+// Voxels [i0, i1) of a row (relative to the pointers): the 7-point stencil with the fused
+// reaction step. ym/yp/zm/zp point at the neighbour voxels of element 0; c[i - 1] and c[i + 1] are
+// the x neighbours (wrong at row ends, which the caller overwrites). With the fused order-4
+// series the caller passes the whole row [0, n) where c[-1] and c[n] exist (every row but the
+// grid's first and last), so that a row of 64 is 8 full vectors: the interior [1, n - 1) left 6
+// voxels per row to the scalar loop, 2.0 instead of 1.45 ns per voxel on a 64^3 grid. For the
+// affine step and the unfused reactions the interior was ~2 % faster (measured, 64^3). Branch-free
+// and without aliasing (restrict), so it vectorises (multi-versioned, see above).
 template <Reaction R>
 NMSIM_STENCIL_CLONES void stencil_run(const double* __restrict c, const double* __restrict ym,
                                       const double* __restrict yp, const double* __restrict zm,
-                                      const double* __restrict zp, double* __restrict o, std::size_t n,
+                                      const double* __restrict zp, double* __restrict o, std::size_t i0, std::size_t i1,
                                       const std::array<double, 4>& w, double ka, double kb, const Kinetics& kin) {
   const double c0 = w[0], rx = w[1], ry = w[2], rz = w[3];
   auto voxel = [&](std::size_t i) {
@@ -514,13 +518,13 @@ NMSIM_STENCIL_CLONES void stencil_run(const double* __restrict c, const double* 
   auto ahead = [](const double* q) {
     return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(q) + kAhead * sizeof(double));
   };
-  std::size_t i = 1;
-  for (; i + kBlock + 1 <= n; i += kBlock) {
+  std::size_t i = i0;
+  for (; i + kBlock <= i1; i += kBlock) {
     __builtin_prefetch(ahead(zp + i), 0, 3);
     __builtin_prefetch(ahead(o + i), 1, 3);
     for (std::size_t k = i; k < i + kBlock; ++k) voxel(k);
   }
-  for (; i + 1 < n; ++i) voxel(i);
+  for (; i < i1; ++i) voxel(i);
 }
 
 // Kinetics::step on a row (the same operations in the same order per voxel, so the same bits as
@@ -603,17 +607,21 @@ void GridField::sweep(const double* in, double* out, bool sums) {
     if (b.kind == K::fixed) return ghost_[static_cast<std::size_t>(axis)][static_cast<std::size_t>(side)].data();
     return side == 0 ? self + (n - 1) * stride : self - (n - 1) * stride;  // periodic
   };
+  const std::size_t rows = ny * nz;
   auto run = [&](const double* c, const double* ym, const double* yp, const double* zm, const double* zp, double* o,
-                 std::size_t n) {
+                 std::size_t row) {
+    const bool whole = reaction == Reaction::series && row > 0 && row + 1 < rows;  // c[-1], c[nx] exist
+    const std::size_t i0 = whole ? 0 : 1, i1 = whole ? nx : (nx > 1 ? nx - 1 : 1);
+    if (i1 <= i0) return;
     switch (reaction) {
       case Reaction::linear:
-        stencil_run<Reaction::linear>(c, ym, yp, zm, zp, o, n, w, ka, kb, kin);
+        stencil_run<Reaction::linear>(c, ym, yp, zm, zp, o, i0, i1, w, ka, kb, kin);
         break;
       case Reaction::series:
-        stencil_run<Reaction::series>(c, ym, yp, zm, zp, o, n, w, ka, kb, kin);
+        stencil_run<Reaction::series>(c, ym, yp, zm, zp, o, i0, i1, w, ka, kb, kin);
         break;
       case Reaction::none:
-        stencil_run<Reaction::none>(c, ym, yp, zm, zp, o, n, w, ka, kb, kin);
+        stencil_run<Reaction::none>(c, ym, yp, zm, zp, o, i0, i1, w, ka, kb, kin);
         break;
     }
   };
@@ -661,7 +669,7 @@ void GridField::sweep(const double* in, double* out, bool sums) {
       const double* yp = neighbour(1, 1, j, l, c);
       const double* zm = neighbour(2, 0, j, l, c);
       const double* zp = neighbour(2, 1, j, l, c);
-      run(c, ym, yp, zm, zp, o, nx);
+      run(c, ym, yp, zm, zp, o, l * ny + j);
       row_ends(c, ym, yp, zm, zp, o);
       if (pieces)
         series_row(o, nx, kin);
