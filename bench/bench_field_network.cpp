@@ -8,13 +8,16 @@
 //                   three-factor rule reads it at each synapse's target neuron (spatial third factor).
 //
 // Network (the same in A and B): 8000 excitatory (RS) and 2000 inhibitory (FS) Izhikevich neurons
-// at random positions in the cube, integrator izhikevich2003, dt = 1 ms; every neuron gets 80
+// at random positions in the cube, integrator izhikevich2003, dt = 1 ms (--dt); every neuron gets 80
 // excitatory and 20 inhibitory synapses (fixed in-degree: 1e6 synapses), delay 1 ms, thalamic noise
-// uniform on [-6.5, 6.5] pA per neuron and step (the Izhikevich 2007 network scaled to 10 000
-// neurons). 100 DA neurons (RS, random positions, Poisson-driven at ~5 Hz) release 3000 molecules
-// per spike (the DA preset quantum) at their position (B) or Q / (alpha V_cube) into the pool (A:
-// the same amount of dopamine per spike). stdp_eligibility (tau_c 1 s) on all excitatory synapses
-// (E->E and E->I: 800 000 plastic synapses) with DA as third factor.
+// uniform on [-6.5, 6.5] pA per neuron and step at dt = 1 ms (the Izhikevich 2007 network scaled
+// to 10 000 neurons). 100 DA neurons (RS, random positions, Poisson-driven: ~11 Hz at dt = 1 ms,
+// ~13 Hz at 0.1 ms, RESULT rate_hz_da) release 3000 molecules per spike (the DA preset quantum) at
+// their position (B) or Q / (alpha V_cube) into the pool (A: the same amount of dopamine per
+// spike). stdp_eligibility (tau_c 1 s) on all excitatory synapses (E->E and E->I: 800 000 plastic
+// synapses) with DA as third factor. At another dt every pulse weight is scaled by 1 ms / dt (a
+// pulse's charge is w dt) and the noise amplitude by 1 / sqrt(dt); until 2026-12-04 the weights
+// were not scaled, so at dt = 0.1 ms the DA neurons never fired and the field held no dopamine.
 //
 // The overhead is (B - A) / A of the run time; the RESULT line gives the best and the median of
 // --reps alternating pairs, wall and CPU, and the load average before and after.
@@ -79,6 +82,10 @@ std::string config(bool grid, const Setup& s) {
         "{1}\n"
         "release = [ {{ source = \"da\", quantum = {0}, delay = 1.0, probability = 1.0 }} ]\n",
         quantum / (alpha * side * side * side), uptake);
+  // A pulse input of w pA carries the charge w dt (izhikevich.hpp), so every input weight (and the
+  // plastic weights' bound and rate) is scaled by q = 1 ms / dt: the same network at any dt. The
+  // noise is white (variance per ms kept: amplitude / sqrt(dt)).
+  const double q = 1.0 / s.dt;
   return fmt::format(R"(
 [simulation]
 dt = {dt}
@@ -124,7 +131,7 @@ name = "da_drive"
 kind = "poisson"
 target = "da"
 rate = 60.0
-weight = 20.0
+weight = {w_da}
 
 [[plasticity]]
 name = "three_factor"
@@ -135,17 +142,17 @@ tau_minus = 20.0
 a_plus = 0.1
 a_minus = 0.15
 tau_c = 1000.0
-eta = 0.5
+eta = {eta}
 baseline = 0.0
 w_min = 0.0
-w_max = 4.0
+w_max = {w_max}
 
 [[projection]]
 name = "ee"
 source = "exc"
 target = "exc"
 connect = {{ rule = "fixed_indegree", k = 80 }}
-weight = 1.0
+weight = {w_e}
 delay = 1.0
 plasticity = "three_factor"
 
@@ -154,7 +161,7 @@ name = "ei"
 source = "exc"
 target = "inh"
 connect = {{ rule = "fixed_indegree", k = 80 }}
-weight = 1.0
+weight = {w_e}
 delay = 1.0
 plasticity = "three_factor"
 
@@ -163,7 +170,7 @@ name = "ie"
 source = "inh"
 target = "exc"
 connect = {{ rule = "fixed_indegree", k = 20 }}
-weight = -1.0
+weight = {w_i}
 delay = 1.0
 
 [[projection]]
@@ -171,7 +178,7 @@ name = "ii"
 source = "inh"
 target = "inh"
 connect = {{ rule = "fixed_indegree", k = 20 }}
-weight = -1.0
+weight = {w_i}
 delay = 1.0
 
 [[modulator]]
@@ -180,11 +187,12 @@ baseline = 0.02
 {field}
 )",
                      fmt::arg("threads", s.threads), fmt::arg("dt", s.dt), fmt::arg("noise", 6.5 / std::sqrt(s.dt)),
-                     fmt::arg("side", side), fmt::arg("field", field));
+                     fmt::arg("side", side), fmt::arg("field", field), fmt::arg("w_da", 20.0 * q), fmt::arg("w_e", q),
+                     fmt::arg("w_i", -q), fmt::arg("w_max", 4.0 * q), fmt::arg("eta", 0.5 * q));
 }
 
 struct Timing {
-  double wall = 0.0, cpu = 0.0, spikes = 0.0, events = 0.0;
+  double wall = 0.0, cpu = 0.0, spikes = 0.0, events = 0.0, da_spikes = 0.0;
 };
 
 Timing run_once(bool grid, const Setup& s, double duration) {
@@ -198,12 +206,19 @@ Timing run_once(bool grid, const Setup& s, double duration) {
   sim.run(10.0);  // warm-up: pages touched, threads started
   const double w0 = bench::wall_seconds(), c0 = bench::cpu_seconds();
   const double sp0 = static_cast<double>(sim.total_spikes()), ev0 = static_cast<double>(sim.synaptic_events());
+  auto da_spikes = [&] {
+    double n = 0.0;
+    for (const auto c : sim.spike_counts("da")) n += static_cast<double>(c);
+    return n;
+  };
+  const double da0 = da_spikes();
   sim.run(duration);
   Timing t;
   t.wall = bench::wall_seconds() - w0;
   t.cpu = bench::cpu_seconds() - c0;
   t.spikes = static_cast<double>(sim.total_spikes()) - sp0;
   t.events = static_cast<double>(sim.synaptic_events()) - ev0;
+  t.da_spikes = da_spikes() - da0;
   return t;
 }
 
@@ -227,8 +242,8 @@ int main(int argc, char** argv) {
   if (const int only = static_cast<int>(args.number("only", 0)); only == 1 || only == 2) {
     for (int r = 0; r < reps; ++r) {
       const Timing t = run_once(only == 2, s, duration);
-      std::fprintf(stderr, "rep %d %-10s wall %.3f s cpu %.3f s spikes %.0f\n", r, only == 2 ? "grid" : "well_mixed",
-                   t.wall, t.cpu, t.spikes);
+      std::fprintf(stderr, "rep %d %-10s wall %.3f s cpu %.3f s spikes %.0f da spikes %.0f\n", r,
+                   only == 2 ? "grid" : "well_mixed", t.wall, t.cpu, t.spikes, t.da_spikes);
     }
     return 0;
   }
@@ -262,6 +277,7 @@ int main(int argc, char** argv) {
     line.add("cpu_s_median_" + v, median(cpu[g]), "%.3f");
     line.add("rate_hz_" + v, last[g].spikes / 10100.0 / (duration * 1e-3), "%.3f");
   }
+  line.add("rate_hz_da", last[1].da_spikes / 100.0 / (duration * 1e-3), "%.3f");
   line.add("overhead_wall_best",
            *std::min_element(wall[1].begin(), wall[1].end()) / *std::min_element(wall[0].begin(), wall[0].end()) - 1.0,
            "%.3f");
