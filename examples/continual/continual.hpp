@@ -50,7 +50,9 @@ struct Params {
   double rate_max = 100.0;  // [Hz] rate of a white pixel (rate_mean <= 0)
   double rate_mean = 30.0;  // [Hz] if > 0: rates scaled per image so their mean over the input is this
   // layers
-  std::size_t hidden = 300;
+  // 900 hidden neurons (~144 per task zone) with the readout's weights, bounds and learning rate
+  // scaled by 300 / 900 from the values tuned at 300 (10 / 40 pA, eta 0.3): README, "Measured".
+  std::size_t hidden = 900;
   std::size_t rf = 5;   // receptive field side (pooled pixels)
   double w_in = 200.0;  // [pA] scale of input -> hidden weights (N(w_in_mean, 1) * w_in)
   double w_in_mean = 0.3;
@@ -62,8 +64,8 @@ struct Params {
   // 0 where there is no ACh: no input, so no spike, whatever the image); hidden_i_e then 0
   double ach_gain = 1.0;
   std::size_t pool_size = 10;  // readout neurons per pool
-  double w_out0 = 10.0;        // [pA] initial hidden -> out weights uniform in [0.5, 1.5] w_out0
-  double w_out_max = 40.0;     // [pA]
+  double w_out0 = 10.0 / 3.0;  // [pA] initial hidden -> out weights uniform in [0.5, 1.5] w_out0
+  double w_out_max = 40.0 / 3.0;  // [pA]
   double w_inh = -30.0;        // [pA] pool A <-> pool B
   // ACh field (1-D grid along the hidden layer)
   double layer_um = 1000.0;    // hidden neurons at x uniform in [0, layer_um]
@@ -72,7 +74,7 @@ struct Params {
   double ach_tau = 300.0;      // [ms] clearance
   bool gating = true;
   // plasticity and reward
-  double eta = 0.3;                                  // [1/(uM ms)]
+  double eta = 0.1;                                  // [1/(uM ms)]
   double scale_eta = 1.0;                            // 1: eta x readout_scale in the gated network (see README)
   double a_plus = 1.0, a_minus = 0.0, tau_c = 20.0;  // a_minus = 0: the tag is pre-before-post coactivity
   double da_gain = 0.5;                              // [uM] per unit reward prediction error
