@@ -166,8 +166,12 @@ void GridField::setup(double dt, std::uint64_t seed, Step now, int threads) {
   applied_ = now - 1;
   next_ = now;
   pending_.clear();
+  reset_probes();
+}
+
+void GridField::reset_probes() {
   cells_.clear();
-  for (const Position& pr : probes()) cells_.push_back(g.cell(pr));
+  for (const Position& pr : probes()) cells_.push_back(p_.geometry.cell(pr));
   probe_order_.clear();
   row0_holds_ = -1;
   cur_probe_.assign(probes().size(), 0.0);
@@ -228,10 +232,8 @@ void GridField::set_concentration(std::span<const double> c) {
 }
 
 double GridField::sample(const Position& where) const {
-  const auto s = p_.geometry.stencil(where);
-  double v = 0.0;
-  for (std::size_t q = 0; q < 8; ++q) v += s.weight[q] * c_[s.index[q]];
-  return v;
+  const GridGeometry& g = p_.geometry;
+  return GridGeometry::interpolate(c_.data(), g.cell(where), g.corner_strides());
 }
 
 double GridField::grid_sum() const {
@@ -348,13 +350,9 @@ void GridField::restore_state(const StateReader& r) {
   applied_ = r.scalar<Step>("applied");
   next_ = r.scalar<Step>("next");
   cur_mean_ = r.scalar<double>("current_mean");
-  // Probes registered after setup() (recorders) get their stencils now, so that advance() keeps
+  // Probes registered after setup() (recorders) get their cells now, so that advance() keeps
   // the restored probe values instead of resetting them.
-  cells_.clear();
-  for (const Position& pr : probes()) cells_.push_back(p_.geometry.cell(pr));
-  probe_order_.clear();
-  row0_holds_ = -1;
-  cur_probe_.assign(probes().size(), 0.0);
+  reset_probes();
   r.read_into("current_probe", cur_probe_);
   const auto at = r.read<Step>("pending_step");
   std::vector<double> uniform(at.size());
@@ -391,13 +389,7 @@ Modulator::FieldView GridField::field_view() const {
 void GridField::advance(Step from, Step to) {
   set_window(from, to);
   const std::size_t np = probes().size();
-  if (cells_.size() != np) {  // probes added after setup
-    cells_.clear();
-    for (const Position& pr : probes()) cells_.push_back(p_.geometry.cell(pr));
-    probe_order_.clear();
-    row0_holds_ = -1;
-    cur_probe_.assign(np, 0.0);
-  }
+  if (cells_.size() != np) reset_probes();  // probes added after setup
   if (probe_order_.size() != np) {
     // Probes in grid order: the samples then walk the grid nearly sequentially (neurons at random
     // positions made every sample a cache miss). Each probe's value is computed as before.
@@ -424,8 +416,6 @@ void GridField::advance(Step from, Step to) {
       apply_deposits(k);
       applied_ = k;
       cur_mean_ = mean();
-      // GridGeometry::stencil's weights and sum, in its order (the same bits), from the compact
-      // cell: a quarter of the memory traffic per probe.
       const double* c = c_.data();
       // The field was just swept (mostly out of L1/L2 by now): the 4 cache lines of the probe
       // kAhead places further on are requested in advance.
@@ -440,20 +430,7 @@ void GridField::advance(Step from, Step to) {
       for (std::size_t r = 0; r < std::min(kAhead, np); ++r) request(r);
       for (std::size_t r = 0; r < np; ++r) {
         if (r + kAhead < np) request(r + kAhead);
-        const GridGeometry::Cell& cl = sorted_cells_[r];
-        const double f0 = cl.f[0], f1 = cl.f[1], f2 = cl.f[2], g0 = 1.0 - f0, g1 = 1.0 - f1, g2 = 1.0 - f2;
-        const double* a = c + cl.lo;
-        const double* b = a + st[2];
-        double v = 0.0;
-        v += g0 * g1 * g2 * a[0];
-        v += f0 * g1 * g2 * a[st[0]];
-        v += g0 * f1 * g2 * a[st[1]];
-        v += f0 * f1 * g2 * a[st[0] + st[1]];
-        v += g0 * g1 * f2 * b[0];
-        v += f0 * g1 * f2 * b[st[0]];
-        v += g0 * f1 * f2 * b[st[1]];
-        v += f0 * f1 * f2 * b[st[0] + st[1]];
-        cur_probe_[probe_order_[r]] = v;
+        cur_probe_[probe_order_[r]] = GridGeometry::interpolate(c, sorted_cells_[r], st);
       }
     }
     mutable_piece(k) = {cur_mean_, 0.0, 0.0};

@@ -55,18 +55,6 @@ std::array<std::size_t, 3> GridGeometry::corner_strides() const {
           shape[2] > 1 ? shape[0] * shape[1] : none};
 }
 
-GridGeometry::Stencil GridGeometry::stencil(const Position& p) const {
-  const Cell cl = cell(p);
-  const auto st = corner_strides();
-  Stencil s;
-  for (std::size_t c = 0; c < 8; ++c) {
-    s.index[c] = cl.lo + ((c & 1) ? st[0] : 0) + ((c & 2) ? st[1] : 0) + ((c & 4) ? st[2] : 0);
-    s.weight[c] =
-        ((c & 1) ? cl.f[0] : 1.0 - cl.f[0]) * ((c & 2) ? cl.f[1] : 1.0 - cl.f[1]) * ((c & 4) ? cl.f[2] : 1.0 - cl.f[2]);
-  }
-  return s;
-}
-
 void GridGeometry::validate(const std::string& key) const {
   if (dims < 1 || dims > 3) throw ConfigError({}, key + ".shape", fmt::format("expected 1 to 3 axes, found {}", dims));
   for (int a = 0; a < 3; ++a) {

@@ -142,6 +142,9 @@ class GridField : public Modulator {
   void step_field();  // one field step H = m dt
   void sweep(const double* in, double* out, bool sums);
   double grid_sum() const;
+  /// Interpolation cells of the probes (registered ones), their grid order to be rebuilt, and
+  /// their current values zeroed.
+  void reset_probes();
 
   GridFieldParams p_;
   Kinetics kin_;

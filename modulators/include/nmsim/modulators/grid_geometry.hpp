@@ -33,23 +33,35 @@ struct GridGeometry {
   /// Voxel containing `p` (nearest centre) on the axes that exist; absent axes are ignored.
   /// Empty when `p` lies outside the grid's box (beyond the half-voxel rim).
   std::optional<std::size_t> voxel_of(const Position& p) const;
-  /// Trilinear weights of the (up to) 8 voxels around `p`; weights sum to 1.
-  struct Stencil {
-    std::array<std::size_t, 8> index{};
-    std::array<double, 8> weight{};
-  };
-  Stencil stencil(const Position& p) const;
-  /// The same interpolation, compact: the lower-corner voxel `lo` and the fractions f along each
-  /// axis. Corner c (bit 0: x, bit 1: y, bit 2: z) is lo + the strides of its set bits
-  /// (corner_strides(): 1, nx, nx ny; 0 on an axis of one voxel) and has the weight
-  /// ((c & 1) ? f0 : 1 - f0) * ((c & 2) ? f1 : 1 - f1) * ((c & 4) ? f2 : 1 - f2), the stencil's
-  /// weight bit for bit (32 bytes per probe instead of 128).
+  /// Trilinear interpolation between the (up to) 8 voxel centres around a point, as its cell: the
+  /// lower-corner voxel `lo` and the fractions f along each axis (0 on absent axes; outside the
+  /// box of the centres the coordinate is clamped). Corner c (bit 0: x, bit 1: y, bit 2: z) is lo
+  /// + the strides of its set bits (corner_strides(): 1, nx, nx ny; 0 on an axis of one voxel)
+  /// with weight ((c & 1) ? f0 : 1 - f0) * ((c & 2) ? f1 : 1 - f1) * ((c & 4) ? f2 : 1 - f2); the
+  /// weights sum to 1. 32 bytes per probe.
   struct Cell {
     std::size_t lo = 0;
     std::array<double, 3> f{};
   };
   Cell cell(const Position& p) const;
   std::array<std::size_t, 3> corner_strides() const;
+  /// The interpolated value of the field `c` (one value per voxel) in cell `cl`: the 8 weighted
+  /// corners summed in corner order, so every caller gets the same bits. `st` = corner_strides().
+  static double interpolate(const double* c, const Cell& cl, const std::array<std::size_t, 3>& st) {
+    const double f0 = cl.f[0], f1 = cl.f[1], f2 = cl.f[2], g0 = 1.0 - f0, g1 = 1.0 - f1, g2 = 1.0 - f2;
+    const double* a = c + cl.lo;
+    const double* b = a + st[2];
+    double v = 0.0;
+    v += g0 * g1 * g2 * a[0];
+    v += f0 * g1 * g2 * a[st[0]];
+    v += g0 * f1 * g2 * a[st[1]];
+    v += f0 * f1 * g2 * a[st[0] + st[1]];
+    v += g0 * g1 * f2 * b[0];
+    v += f0 * g1 * f2 * b[st[0]];
+    v += g0 * f1 * f2 * b[st[1]];
+    v += f0 * f1 * f2 * b[st[0] + st[1]];
+    return v;
+  }
   /// Throws ConfigError (key prefix `key`) unless the geometry is valid.
   void validate(const std::string& key) const;
 };
