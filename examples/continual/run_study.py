@@ -40,6 +40,26 @@ def metrics(R):
     }
 
 
+# One-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (beyond: 30's, conservative).
+T95 = [6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771, 1.761, 1.753,
+       1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697]
+
+
+def paired(gated, control):
+    """Per-seed differences gated - control (same seeds, same order): mean, sd, and the two-sided
+    90 % confidence interval of the mean difference (t distribution). Its lower end is the one-sided
+    95 % lower confidence bound used by the non-inferiority check; the interval lying inside
+    [-margin, +margin] is equivalence by two one-sided tests (TOST) at the 5 % level."""
+    d = np.asarray(gated, dtype=float) - np.asarray(control, dtype=float)
+    n = len(d)
+    if n < 2:
+        return {"n": n, "mean": float(d.mean()) if n else float("nan"), "sd": float("nan"),
+                "ci90": [float("-inf"), float("inf")]}
+    sd = float(d.std(ddof=1))
+    half = T95[min(n - 1, len(T95)) - 1] * sd / np.sqrt(n)
+    return {"n": n, "mean": float(d.mean()), "sd": sd, "ci90": [float(d.mean() - half), float(d.mean() + half)]}
+
+
 def store(run):
     """Append /continual/accuracy and the metrics to the run's HDF5 file."""
     with h5py.File(run["h5"], "a") as f:
@@ -155,6 +175,12 @@ def main():
         summary[name]["mean_accuracy_matrix"] = np.mean([r["accuracy"] for r in rs], axis=0).round(4).tolist()
         summary[name]["seeds"] = [r["seed"] for r in rs]
     g, c = summary["gated"], summary["control"]
+    if [r["seed"] for r in runs["gated"]] != [r["seed"] for r in runs["control"]]:
+        print("error: the gated and control runs are not of the same seeds", file=sys.stderr)
+        return 2
+    newest = paired([metrics(r["accuracy"])["newest"] for r in runs["gated"]],
+                    [metrics(r["accuracy"])["newest"] for r in runs["control"]])
+    summary["newest_paired_difference"] = newest
     cut = 1.0 - g["forgetting"][0] / c["forgetting"][0] if c["forgetting"][0] > 0 else float("nan")
     summary["forgetting_cut"] = cut
     for name in ("control", "gated"):
@@ -172,9 +198,13 @@ def main():
          min(m for m, _ in g["diagonal"]) >= 0.8),
         ("control forgets (average forgetting >= 0.05)", c["forgetting"][0] >= 0.05),
         ("gating cuts average forgetting by >= 30%", cut >= 0.30),
-        ("at equal accuracy on the newest task (gated >= control - 0.03)", g["newest"][0] >= c["newest"][0] - 0.03),
+        ("at equal accuracy on the newest task: gated not worse than control by more than 0.03 "
+         "(95 % lower confidence bound of the per-seed paired difference >= -0.03)", newest["ci90"][0] >= -0.03),
     ]
     print(f"\nforgetting cut by gating: {100 * cut:.0f}%")
+    print(f"newest task, gated - control per seed: mean {newest['mean']:+.4f}, sd {newest['sd']:.4f}, "
+          f"90% CI [{newest['ci90'][0]:+.4f}, {newest['ci90'][1]:+.4f}] over {newest['n']} seeds "
+          f"(gated lower in {sum(1 for a, b in zip(runs['gated'], runs['control']) if metrics(a['accuracy'])['newest'] < metrics(b['accuracy'])['newest'])})")
     ok = True
     for text, good in checks:
         print(f"  {'PASS' if good else 'FAIL'}  {text}")

@@ -505,17 +505,30 @@ NMSIM_STENCIL_CLONES void stencil_run(const double* __restrict c, const double* 
 }
 
 // Kinetics::step on a row (the same operations in the same order per voxel, so the same bits as
-// Kinetics::step; each loop vectorises). In chunks of up to 64 voxels, one pass: the affine half
-// steps around the near polynomial for all, and the series pieces only when a voxel of the chunk
+// Kinetics::step; each loop vectorises). In chunks of up to 64 voxels: the affine half steps
+// around the near polynomial for all (its linear part alone when every voxel of the chunk lies
+// within the linear radius: the same bits), and the series pieces only when a voxel of the chunk
 // lies outside the near radius (a field is at its steady state almost everywhere, away from
 // recent releases); each voxel takes the result of its own path.
 template <int N>
 [[gnu::always_inline]] inline void saturable_row(double* __restrict o, std::size_t n, const Kinetics& kin) {
   constexpr std::size_t kChunk = 64;
   const double a = kin.half_a(), b = kin.half_b(), ref = kin.near_ref(), radius = kin.near_radius();
+  const double linear = kin.near_linear_radius();
   for (std::size_t i0 = 0; i0 < n; i0 += kChunk) {
     const std::size_t m = std::min(kChunk, n - i0);
     double* __restrict x = o + i0;
+    // A chunk within the linear radius takes the linear part alone (the same bits as mm_near,
+    // kinetics.hpp, without its subnormal powers). Tested only when its first voxel is: elsewhere
+    // the test would cost a pass (+6 % on a 64^3 sweep).
+    if (std::fabs(a * x[0] + b - ref) <= linear) {
+      int n_poly = 0;
+      for (std::size_t k = 0; k < m; ++k) n_poly += std::fabs(a * x[k] + b - ref) > linear;
+      if (n_poly == 0) {
+        for (std::size_t k = 0; k < m; ++k) x[k] = flush_subnormal(a * kin.mm_near_linear(a * x[k] + b) + b);
+        continue;
+      }
+    }
     double u[kChunk];
     int n_far = 0;
     for (std::size_t k = 0; k < m; ++k) {

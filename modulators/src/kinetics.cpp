@@ -110,6 +110,7 @@ void Kinetics::set_near() {
   // Without a near path: radius 0 and ref 0 with zero coefficients, so that is_near() holds
   // only for u = 0, where the polynomial's 0 is the exact result (not an earlier step's values).
   near_radius_ = 0.0;
+  near_lin_radius_ = 0.0;
   near_ref_ = 0.0;
   near_c_.fill(0.0);
   if (!mm_series_ || series_fusable()) return;  // the fused order-4 series is as cheap
@@ -159,8 +160,27 @@ void Kinetics::set_near() {
     if (near_ref_ - r >= 0 || near_ref_ == 0) {
       if (tail(r) <= kEps * floor) {
         near_radius_ = r;
+        set_near_linear();
         return;
       }
+    }
+  }
+}
+
+void Kinetics::set_near_linear() {
+  // Halving from near_radius_ (to 0 at the latest, where it holds): the terms of orders 2..kNear
+  // at |d| = r, summed, below 2^-56 of the smallest |c0 + c1 d| (ref 0: c0 = 0 and every term
+  // scales with d too, so the test is on the terms / d against |c1|).
+  constexpr double kQuarterUlp = 0x1p-56;
+  const auto& c = near_c_;
+  for (double r = near_radius_;; r *= 0.5) {
+    double terms = 0.0;
+    for (std::size_t n = kNear; n >= 2; --n) terms = terms * r + std::fabs(c[n]);  // sum |c_n| r^(n-2)
+    const bool holds = near_ref_ == 0 ? terms * r <= kQuarterUlp * std::fabs(c[1])
+                                      : terms * r * r <= kQuarterUlp * (std::fabs(c[0]) - std::fabs(c[1]) * r);
+    if (holds || r == 0.0) {
+      near_lin_radius_ = r;
+      return;
     }
   }
 }

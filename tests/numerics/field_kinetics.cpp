@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "nmsim/core/simulation.hpp"
@@ -26,6 +27,30 @@ double mm_exact(double c0, double vmax, double km, double t) {
     (tm > t ? lo : hi) = mid;
   }
   return 0.5 * (lo + hi);
+}
+
+// Dopamine's DAT uptake (vmax 4 uM/s, km 0.2 uM) with tonic production (uM/ms), step h (ms).
+Kinetics da_kinetics(double production, double h) {
+  KineticsParams p;
+  p.vmax = 4e-3;
+  p.km = 0.2;
+  p.production = production;
+  Kinetics kin(p);
+  kin.set_step(h);
+  return kin;
+}
+
+// A 1-D row of n voxels of 10 um with those kinetics and free diffusion D (um^2/ms).
+GridFieldParams da_row(std::size_t n, double diffusion, double production) {
+  GridFieldParams p;
+  p.geometry.dims = 1;
+  p.geometry.shape = {n, 1, 1};
+  p.geometry.spacing = {10.0, 10.0, 10.0};
+  p.diffusion = diffusion;
+  p.kinetics.vmax = 4e-3;
+  p.kinetics.km = 0.2;
+  p.kinetics.production = production;
+  return p;
 }
 
 }  // namespace
@@ -101,12 +126,8 @@ TEST_CASE("kinetics: the near-steady-state polynomial is exact to round-off with
   // steady state), over steps that take the series of order 8, 10 and 12 (one and several pieces).
   for (const double production : {0.0, 1e-4, 2e-3}) {
     for (const double h : {1.0, 5.0, 10.0, 50.0}) {
-      KineticsParams p;
-      p.vmax = 4e-3;
-      p.km = 0.2;
-      p.production = production;
-      Kinetics kin(p);
-      kin.set_step(h);
+      const Kinetics kin = da_kinetics(production, h);
+      const KineticsParams& p = kin.params();
       INFO("production " << production << " uM/ms, h " << h << " ms: ref " << kin.near_ref() << " radius "
                          << kin.near_radius());
       REQUIRE(kin.near_radius() > 1e-4 * p.km);
@@ -119,6 +140,40 @@ TEST_CASE("kinetics: the near-steady-state polynomial is exact to round-off with
       }
       CHECK(worst <= 1e-15);
       CHECK(kin.mm_near(kin.near_ref()) == Approx(kin.mm_series_steps(kin.near_ref())).epsilon(1e-15));
+    }
+  }
+}
+
+TEST_CASE("kinetics: within the linear radius the near polynomial is its linear part, bit for bit") {
+  // Without production (ref 0: down to subnormal and zero inputs) and with production (ref > 0,
+  // both sides of it), at step lengths with one and several series pieces. Half-way between the
+  // linear radius and the near radius the two must differ somewhere (the radius is not loose by
+  // orders of magnitude).
+  for (const double production : {0.0, 1e-4}) {
+    for (const double h : {1.0, 5.0, 50.0}) {
+      const Kinetics kin = da_kinetics(production, h);
+      const double ref = kin.near_ref(), lin = kin.near_linear_radius();
+      INFO("production " << production << " uM/ms, h " << h << " ms: ref " << ref << " linear radius " << lin
+                         << " near radius " << kin.near_radius());
+      REQUIRE(lin > 0.0);
+      REQUIRE(lin < kin.near_radius());
+      std::vector<double> ds;
+      for (double d = lin; d > 1e-320; d *= 0.37) ds.push_back(d);  // down through the subnormals
+      ds.push_back(0.0);
+      std::size_t mismatches = 0;
+      for (const double d : ds)
+        for (const double sign : {1.0, -1.0}) {
+          const double u = ref + sign * d;
+          if (u < 0.0 || std::fabs(u - ref) > lin) continue;
+          mismatches += kin.mm_near(u) != kin.mm_near_linear(u);
+        }
+      CHECK(mismatches == 0);
+      std::size_t differ = 0;
+      for (int i = 1; i <= 200; ++i) {
+        const double u = ref + std::sqrt(lin * kin.near_radius()) * i / 200.0;
+        differ += kin.mm_near(u) != kin.mm_near_linear(u);
+      }
+      CHECK(differ > 0);
     }
   }
 }
@@ -145,14 +200,7 @@ TEST_CASE("field: rows mixing voxels near and far from the steady state take eac
   // 1-D rows of 150 voxels (chunks of 64, 64 and 22), DA kinetics with production, diffusion so
   // weak (D 1e-16 um^2/ms) that the stencil leaves every value as it is: after releases at a few
   // voxels, every voxel's next step equals the scalar Kinetics::step of its value bit for bit.
-  GridFieldParams p;
-  p.geometry.dims = 1;
-  p.geometry.shape = {150, 1, 1};
-  p.geometry.spacing = {10.0, 10.0, 10.0};
-  p.diffusion = 1e-16;
-  p.kinetics.vmax = 4e-3;
-  p.kinetics.km = 0.2;
-  p.kinetics.production = 1e-4;
+  GridFieldParams p = da_row(150, 1e-16, 1e-4);
   p.initial = -1.0;  // the steady state
   GridField f("F", p);
   f.setup(5.0);
@@ -160,8 +208,7 @@ TEST_CASE("field: rows mixing voxels near and far from the steady state take eac
   f.advance(0, 1);
   const std::vector<double> c1(f.concentration().begin(), f.concentration().end());
   f.advance(1, 2);
-  Kinetics kin(p.kinetics);
-  kin.set_step(5.0);
+  const Kinetics kin = da_kinetics(p.kinetics.production, 5.0);
   std::size_t near = 0, far = 0;
   for (std::size_t i = 0; i < c1.size(); ++i) {
     (kin.is_near(kin.half_a() * c1[i] + kin.half_b()) ? near : far) += 1;
@@ -170,6 +217,40 @@ TEST_CASE("field: rows mixing voxels near and far from the steady state take eac
   }
   CHECK(near > 100);
   CHECK(far >= 5);
+}
+
+TEST_CASE("field: chunks of tiny concentrations take the linear part and keep Kinetics::step's bits") {
+  // DA kinetics without production (ref 0), no diffusion (the stencil returns every value as it
+  // is), one row of 200 voxels = chunks 0-63, 64-127, 128-191, 192-199. Chunk 0 holds values from
+  // 1e-300 to 1e-78 uM and zeros (all within the linear radius: the linear part), chunk 1 the same
+  // but one voxel at 1e-3 uM (the polynomial for all), chunk 2 values from 1e-12 to 1e-2 uM
+  // (polynomial and series), chunk 3 subnormals and zeros. Every voxel's step equals the scalar
+  // Kinetics::step bit for bit, whichever path its chunk took (a field sets results below the
+  // smallest normal double to 0: grid_field.cpp, flush_subnormal).
+  const GridFieldParams p = da_row(200, 0.0, 0.0);
+  GridField f("F", p);
+  f.setup(5.0);
+  std::vector<double> c0(200, 0.0);
+  for (std::size_t i = 0; i < 64; ++i) c0[i] = i % 7 == 0 ? 0.0 : std::pow(10.0, -300.0 + 3.5 * static_cast<double>(i));
+  for (std::size_t i = 64; i < 128; ++i) c0[i] = c0[i - 64] * 1.7;
+  c0[100] = 1e-3;
+  for (std::size_t i = 128; i < 192; ++i) c0[i] = std::pow(10.0, -12.0 + 10.0 * static_cast<double>(i - 128) / 63.0);
+  for (std::size_t i = 192; i < 200; ++i) c0[i] = i % 2 == 0 ? 0.0 : 3e-320 * static_cast<double>(i - 191);
+  f.set_concentration(c0);
+  f.advance(0, 1);
+  const Kinetics kin = da_kinetics(p.kinetics.production, 5.0);
+  REQUIRE(kin.near_ref() == 0.0);
+  REQUIRE(kin.half_a() == 1.0);
+  REQUIRE(kin.half_b() == 0.0);
+  const double lin = kin.near_linear_radius();
+  CHECK(*std::max_element(c0.begin(), c0.begin() + 64) <= lin);  // chunk 0: the linear part
+  CHECK(*std::max_element(c0.begin() + 64, c0.begin() + 128) > lin);
+  CHECK(*std::max_element(c0.begin() + 128, c0.begin() + 192) > kin.near_radius());  // a series voxel
+  for (std::size_t i = 0; i < c0.size(); ++i) {
+    const double want = kin.step(c0[i]);
+    INFO("voxel " << i << ": " << c0[i]);
+    CHECK(f.concentration()[i] == (want < std::numeric_limits<double>::min() ? 0.0 : want));
+  }
 }
 
 TEST_CASE("well_mixed: Michaelis-Menten decay matches the exact solution within 1e-6") {
