@@ -138,7 +138,13 @@ class GridField : public Modulator {
   };
   Step block_key(Step s) const;
   Deposit& deposit_at(Step step, const char* what);
-  void apply_deposits(Step k);
+  /// Adds the deposits of boundary k to the state; with `resample`, re-samples the probes whose
+  /// cells they touch (all of them for a uniform deposit), the others keeping their values.
+  void apply_deposits(Step k, bool resample);
+  /// cur_probe_ of probes [r0, r1) in grid order from the current state.
+  void sample_probes(std::size_t r0, std::size_t r1);
+  /// All probes, split over the field's threads when `parallel` (outside the engine's region).
+  void sample_all_probes(bool parallel);
   void step_field();  // one field step H = m dt
   void sweep(const double* in, double* out, bool sums);
   double grid_sum() const;
@@ -172,6 +178,7 @@ class GridField : public Modulator {
   std::vector<LevelPiece> probe_pieces_;  // one row per field step of the window
   Step row0_ = 0;                         // field step index of the window's first row
   Step row0_holds_ = -1;                  // field step whose values row 0 holds from the last window (-1: none)
+  Step presampled_ = -1;                  // boundary whose state before its deposits cur_probe_ holds (-1: none)
   /// Row of probe_pieces_ of engine step k (its field step within the window).
   std::size_t row_of(Step k) const {
     return static_cast<std::size_t>(m_ == 1 ? k - window_begin() : (k - start_) / m_ - row0_);
