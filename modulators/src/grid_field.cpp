@@ -483,10 +483,11 @@ void GridField::advance(Step from, Step to) {
     if (k + 1 == state_step_ + m_) {
       step_field();
       state_step_ += m_;
-      // Sampled now, while the swept grid is in the caches, not at the next boundary's deposits
-      // (the next window, after the network's steps have evicted it: 147 instead of ~30 us per
-      // field step for 10 100 probes on a 64^3 grid). A probe not touched by those deposits has
-      // the same value then.
+      // Sampled now, not at the next boundary's deposits (the next window, inside the engine's
+      // region): here a large field's samples can be split over its threads, each taking the
+      // slab it has just swept (2-thread network bench: overhead +35 % instead of +46-49 %). On
+      // one thread the cost is the same (~6 ns per probe, load latency, 64^3). A probe that those
+      // deposits do not touch has the same value then.
       sample_all_probes(parallel_advance());
       presampled_ = state_step_;
     }
