@@ -46,18 +46,18 @@ T95 = [6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.7
 
 
 def paired(gated, control):
-    """Per-seed differences gated - control (same seeds, same order): mean, sd, and the two-sided
-    90 % confidence interval of the mean difference (t distribution). Its lower end is the one-sided
-    95 % lower confidence bound used by the non-inferiority check; the interval lying inside
-    [-margin, +margin] is equivalence by two one-sided tests (TOST) at the 5 % level."""
+    """Per-seed differences gated - control (same seeds, same order): how many are negative, mean,
+    sd, and the two-sided 90 % confidence interval of the mean difference (t distribution). Its
+    lower end is the one-sided 95 % lower confidence bound used by the non-inferiority check; the
+    interval lying inside [-margin, +margin] is equivalence by two one-sided tests (TOST) at 5 %."""
     d = np.asarray(gated, dtype=float) - np.asarray(control, dtype=float)
     n = len(d)
+    out = {"n": n, "lower": int(np.sum(d < 0)), "mean": float(d.mean()) if n else float("nan")}
     if n < 2:
-        return {"n": n, "mean": float(d.mean()) if n else float("nan"), "sd": float("nan"),
-                "ci90": [float("-inf"), float("inf")]}
+        return {**out, "sd": float("nan"), "ci90": [float("-inf"), float("inf")]}
     sd = float(d.std(ddof=1))
     half = T95[min(n - 1, len(T95)) - 1] * sd / np.sqrt(n)
-    return {"n": n, "mean": float(d.mean()), "sd": sd, "ci90": [float(d.mean() - half), float(d.mean() + half)]}
+    return {**out, "sd": sd, "ci90": [out["mean"] - half, out["mean"] + half]}
 
 
 def store(run):
@@ -178,8 +178,7 @@ def main():
     if [r["seed"] for r in runs["gated"]] != [r["seed"] for r in runs["control"]]:
         print("error: the gated and control runs are not of the same seeds", file=sys.stderr)
         return 2
-    newest = paired([metrics(r["accuracy"])["newest"] for r in runs["gated"]],
-                    [metrics(r["accuracy"])["newest"] for r in runs["control"]])
+    newest = paired(*([metrics(r["accuracy"])["newest"] for r in runs[v]] for v in ("gated", "control")))
     summary["newest_paired_difference"] = newest
     cut = 1.0 - g["forgetting"][0] / c["forgetting"][0] if c["forgetting"][0] > 0 else float("nan")
     summary["forgetting_cut"] = cut
@@ -204,7 +203,7 @@ def main():
     print(f"\nforgetting cut by gating: {100 * cut:.0f}%")
     print(f"newest task, gated - control per seed: mean {newest['mean']:+.4f}, sd {newest['sd']:.4f}, "
           f"90% CI [{newest['ci90'][0]:+.4f}, {newest['ci90'][1]:+.4f}] over {newest['n']} seeds "
-          f"(gated lower in {sum(1 for a, b in zip(runs['gated'], runs['control']) if metrics(a['accuracy'])['newest'] < metrics(b['accuracy'])['newest'])})")
+          f"(gated lower in {newest['lower']})")
     ok = True
     for text, good in checks:
         print(f"  {'PASS' if good else 'FAIL'}  {text}")
