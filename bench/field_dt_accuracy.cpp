@@ -6,7 +6,8 @@
 // t = 0.3 ms. Probes at r = 0, 20 and 40 um from the release along x (voxel centres). Reference:
 // field.dt = 0.1 ms (the engine's step). For field.dt = 1, 2, 5 and 10 ms the relative deviation
 // from the reference of: the peak at each r and its time, and C at 50, 100 and 200 ms. A release
-// lands at the start of the next field step, so times of peaks shift by up to field.dt.
+// is added at the next block boundary and the block reads the state after the field step, so
+// clouds away from the release are centred in time (docs: "Timing").
 //
 //   field_dt_accuracy            (about a second; prints a table and a RESULT line)
 #include <cmath>

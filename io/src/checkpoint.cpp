@@ -23,7 +23,8 @@ namespace nmsim::io {
 
 namespace {
 
-constexpr std::uint32_t kFormat = 2;                  // 2: neuron/g_rate of stdp_eligibility (held fields)
+constexpr std::uint32_t kFormat =
+    3;  // 2: neuron/g_rate of stdp_eligibility (held fields); 3: grid fields step at the block start
 constexpr std::size_t kBlock = std::size_t{8} << 20;  // bytes per read/write of the output image
 
 hid_t file_type(StateType t) {

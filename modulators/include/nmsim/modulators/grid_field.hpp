@@ -26,10 +26,14 @@
 // on old values, and grid sums are taken per row and then over rows in a fixed order, so results
 // are bit-identical for any thread count.
 //
-// Timing. Field state at block boundaries t_{s0 + b m}. A release arriving at step s is applied at
-// the first block boundary >= s (exactly at s when m = 1). The piece of step k (readers) is
-// constant over the step: the value at the start of k's block, after that boundary's releases
-// (probes: trilinear sample; piece(k): the mean over the grid).
+// Timing. Blocks of m steps start at the boundaries s0 + b m. A release arriving at step s is
+// added at the first boundary >= s (at s when m = 1); at each boundary X the field then takes its
+// step, from the state at X (with those releases) to X + m, and the pieces of the block's steps
+// X..X+m-1 (readers) hold that end state: constant over the block (probes: trilinear sample;
+// piece(k): the mean over the grid). A release arrives on average half a block before its
+// boundary and is read at age m dt, the mean age it has over the block, so clouds are centred in
+// time (the releases of the current block are seen from the next one: causality). Snapshots show
+// the same end state.
 #include <array>
 #include <map>
 #include <span>
@@ -84,20 +88,18 @@ class GridField : public Modulator {
   void save_state(StateWriter& w) const override;
   void restore_state(const StateReader& r) override;
   /// Large grids parallelise their sweeps: the engine advances them outside its own region, in
-  /// the windows where a field step ends (advance(from, to) sweeps iff the next field step ends
+  /// the windows that hold a block boundary (advance(from, to) sweeps iff the next boundary is
   /// before `to`). Below 64^3 voxels a sweep is too short (< ~0.2 ms on one core) for the two
   /// extra fork/joins per window to pay, and on a loaded machine each costs a scheduler slice:
   /// a 41^3 field at dt = field.dt = 0.1 ms ran 30x slower with 2 threads than with 1 (load 4).
   bool parallel_advance() const override { return threads_ > 1 && p_.geometry.size() >= 262144; }
-  bool parallel_advance_in(Step /*from*/, Step to) const override {
-    return parallel_advance() && state_step_ + m_ - 1 < to;
-  }
+  bool parallel_advance_in(Step /*from*/, Step to) const override { return parallel_advance() && state_step_ < to; }
   const LevelPiece& probe_piece(Step k, std::size_t probe) const override {
     return probe_pieces_[row_of(k) * probes().size() + probe];
   }
   const LevelPiece* probe_row(Step k) const override { return probe_pieces_.data() + row_of(k) * probes().size(); }
-  /// Probe values change only where deposits are applied and the state is read: at block
-  /// boundaries start + i m (advance()); within a block every row holds the same levels.
+  /// Probe values change only at block boundaries start + i m, where the field steps
+  /// (advance()); within a block every row holds the same levels.
   Step probe_hold() const override { return m_; }
   Step probe_hold_start(Step k) const override { return k < start_ ? k : k - (k - start_) % m_; }
 
@@ -119,8 +121,8 @@ class GridField : public Modulator {
   double substep() const { return h_sub_; }
   void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
 
-  /// Concentration (uM) per voxel at t_{state_step()} (after that step's releases once the step
-  /// has been advanced over; before them otherwise).
+  /// Concentration (uM) per voxel at t_{state_step()}, the next block boundary, before the
+  /// releases added there (the end state of the current block, which its readers see).
   std::span<const double> concentration() const { return c_; }
   Step state_step() const { return state_step_; }
   /// Replace the state (after setup, before the first advance); values >= 0.
@@ -138,9 +140,8 @@ class GridField : public Modulator {
   };
   Step block_key(Step s) const;
   Deposit& deposit_at(Step step, const char* what);
-  /// Adds the deposits of boundary k to the state; with `resample`, re-samples the probes whose
-  /// cells they touch (all of them for a uniform deposit), the others keeping their values.
-  void apply_deposits(Step k, bool resample);
+  /// Adds the deposits of boundary k to the state.
+  void apply_deposits(Step k);
   /// cur_probe_ of probes [r0, r1) in grid order from the current state.
   void sample_probes(std::size_t r0, std::size_t r1);
   /// All probes, split over the field's threads when `parallel` (outside the engine's region).
@@ -178,7 +179,6 @@ class GridField : public Modulator {
   std::vector<LevelPiece> probe_pieces_;  // one row per field step of the window
   Step row0_ = 0;                         // field step index of the window's first row
   Step row0_holds_ = -1;                  // field step whose values row 0 holds from the last window (-1: none)
-  Step presampled_ = -1;                  // boundary whose state before its deposits cur_probe_ holds (-1: none)
   /// Row of probe_pieces_ of engine step k (its field step within the window).
   std::size_t row_of(Step k) const {
     return static_cast<std::size_t>(m_ == 1 ? k - window_begin() : (k - start_) / m_ - row0_);
