@@ -23,7 +23,8 @@
 // --reps alternating pairs, wall and CPU, and the load average before and after.
 //
 //   bench_field_network [--duration 2000 (ms)] [--threads 1] [--reps 3] [--field_dt 1 (ms)] [--grid 64]
-//                       [--dt 1 (ms)] [--linear 0|1] [--only 0|1|2 (both | well-mixed | grid: for profilers)]
+//                       [--dt 1 (ms)] [--linear 0|1] [--heun 0|1 (field.scheme)]
+//                       [--only 0|1|2 (both | well-mixed | grid: for profilers)]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -56,7 +57,9 @@ struct Setup {
   int threads = 1;
   std::size_t grid = 64;
   double field_dt = 1.0, spacing = 10.0, dt = 1.0;
-  bool linear = false;  // first-order uptake tau = km / vmax instead of Michaelis-Menten (both variants)
+  bool linear = false;
+  bool heun = false;  // field.scheme = "heun" (second order in time) instead of "euler"  // first-order uptake tau = km
+                      // / vmax instead of Michaelis-Menten (both variants)
 };
 
 std::string config(bool grid, const Setup& s) {
@@ -73,9 +76,10 @@ std::string config(bool grid, const Setup& s) {
   if (grid)
     field = fmt::format(
         "preset = \"DA\"\n"
-        "field = {{ type = \"grid\", origin = [{0}, {0}, {0}], spacing = {1}, shape = [{2}, {2}, {2}], dt = {3} }}\n"
+        "field = {{ type = \"grid\", origin = [{0}, {0}, {0}], spacing = {1}, shape = [{2}, {2}, {2}], dt = {3}, "
+        "scheme = \"{6}\" }}\n"
         "release = [ {{ source = \"da\", quantum = {4}, delay = 1.0, probability = 1.0 }} ]\n{5}\n",
-        s.spacing / 2, s.spacing, s.grid, s.field_dt, quantum, uptake);
+        s.spacing / 2, s.spacing, s.grid, s.field_dt, quantum, uptake, s.heun ? "heun" : "euler");
   else  // the same amount per spike, spread over the cube's extracellular volume
     field = fmt::format(
         "field = {{ type = \"well_mixed\" }}\n"
@@ -230,7 +234,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::Args args(argc, argv, {"duration", "threads", "reps", "field_dt", "grid", "dt", "linear", "only"});
+  bench::Args args(argc, argv, {"duration", "threads", "reps", "field_dt", "grid", "dt", "linear", "heun", "only"});
   const double duration = args.number("duration", 2000.0);
   Setup s;
   s.threads = static_cast<int>(args.number("threads", 1));
@@ -238,6 +242,7 @@ int main(int argc, char** argv) {
   s.grid = static_cast<std::size_t>(args.number("grid", 64));
   s.dt = args.number("dt", 1.0);
   s.linear = args.number("linear", 0) != 0;
+  s.heun = args.number("heun", 0) != 0;
   const int reps = static_cast<int>(args.number("reps", 3));
   if (const int only = static_cast<int>(args.number("only", 0)); only == 1 || only == 2) {
     for (int r = 0; r < reps; ++r) {
@@ -269,6 +274,7 @@ int main(int argc, char** argv) {
   line.add("bench", "field_network").add("sim", "nmsim").add("neurons", 10100.0, "%.0f");
   line.add("grid", static_cast<double>(s.grid), "%.0f").add("field_dt_ms", s.field_dt, "%.3g");
   line.add("dt_ms", s.dt, "%.3g").add("uptake", s.linear ? "linear" : "michaelis_menten");
+  line.add("scheme", s.heun ? "heun" : "euler");
   line.add("threads", static_cast<double>(s.threads), "%.0f").add("duration_ms", duration, "%.0f");
   for (int g = 0; g < 2; ++g) {
     const std::string v = g ? "grid" : "wm";

@@ -153,6 +153,7 @@ void GridField::setup(double dt, std::uint64_t seed, Step now, int threads) {
   const double c0 = p_.initial >= 0 ? p_.initial : kin_.steady_state();
   c_.assign(g.size(), c0);
   tmp_.assign(g.size(), 0.0);
+  stage_.assign(p_.scheme == GridScheme::heun ? g.size() : 0, 0.0);
   row_sum_.assign(g.shape[1] * g.shape[2], 0.0);
   for (int a = 1; a < 3; ++a)
     for (int s = 0; s < 2; ++s) {
@@ -476,7 +477,15 @@ void GridField::advance(Step from, Step to) {
 void GridField::step_field() {
   for (int s = 0; s < n_sub_; ++s) {
     const bool last = s + 1 == n_sub_;
-    sweep(c_.data(), tmp_.data(), last);
+    if (p_.scheme == GridScheme::heun) {
+      // Heun's method as two Euler stages averaged: C' = R_h((C + E(E(C))) / 2), E the FTCS
+      // diffusion step. Each stage is the same convex combination as the Euler scheme's, so the
+      // result stays >= 0 and conserves mass; it is second order in h for the diffusion.
+      sweep(c_.data(), stage_.data(), nullptr, false, false);
+      sweep(stage_.data(), tmp_.data(), c_.data(), true, last);
+    } else {
+      sweep(c_.data(), tmp_.data(), nullptr, true, last);
+    }
     c_.swap(tmp_);
   }
   double total = 0.0;
@@ -486,7 +495,9 @@ void GridField::step_field() {
 
 namespace {
 
-enum class Reaction { linear, series, none };
+// linear, series: fused into the stencil; none: a row pass follows (series_row or Kinetics::step);
+// diffusion: no reaction (the first stage of Heun's step).
+enum class Reaction { linear, series, none, diffusion };
 
 // Voxels [i0, i1) of a row (relative to the pointers): the 7-point stencil with the fused
 // reaction step. ym/yp/zm/zp point at the neighbour voxels of element 0; c[i - 1] and c[i + 1] are
@@ -495,19 +506,24 @@ enum class Reaction { linear, series, none };
 // grid's first and last), so that a row of 64 is 8 full vectors: the interior [1, n - 1) left 6
 // voxels per row to the scalar loop, 2.0 instead of 1.45 ns per voxel on a 64^3 grid. For the
 // affine step and the unfused reactions the interior was ~2 % faster (measured, 64^3). Branch-free
-// and without aliasing (restrict), so it vectorises (multi-versioned, see above).
-template <Reaction R>
+// and without aliasing (restrict), so it vectorises (multi-versioned, see above). With Avg (the
+// second stage of Heun's step) the diffused value is averaged with `base`, the sub-step's start.
+template <Reaction R, bool Avg>
 NMSIM_STENCIL_CLONES void stencil_run(const double* __restrict c, const double* __restrict ym,
                                       const double* __restrict yp, const double* __restrict zm,
-                                      const double* __restrict zp, double* __restrict o, std::size_t i0, std::size_t i1,
-                                      const std::array<double, 4>& w, double ka, double kb, const Kinetics& kin) {
+                                      const double* __restrict zp, const double* __restrict base, double* __restrict o,
+                                      std::size_t i0, std::size_t i1, const std::array<double, 4>& w, double ka,
+                                      double kb, const Kinetics& kin) {
   const double c0 = w[0], rx = w[1], ry = w[2], rz = w[3];
   auto voxel = [&](std::size_t i) {
-    const double d = c0 * c[i] + rx * (c[i - 1] + c[i + 1]) + ry * (ym[i] + yp[i]) + rz * (zm[i] + zp[i]);
+    double d = c0 * c[i] + rx * (c[i - 1] + c[i + 1]) + ry * (ym[i] + yp[i]) + rz * (zm[i] + zp[i]);
+    if constexpr (Avg) d = 0.5 * (base[i] + d);
     if constexpr (R == Reaction::linear)
       o[i] = flush_subnormal(ka * d + kb);
     else if constexpr (R == Reaction::series)
       o[i] = flush_subnormal(kin.step_series(d));
+    else if constexpr (R == Reaction::diffusion)
+      o[i] = flush_subnormal(d);
     else
       o[i] = d;  // the reaction and the flush follow in a row pass
   };
@@ -589,7 +605,7 @@ NMSIM_STENCIL_CLONES void series_row(double* __restrict o, std::size_t n, const 
 
 }  // namespace
 
-void GridField::sweep(const double* in, double* out, bool sums) {
+void GridField::sweep(const double* in, double* out, const double* mean_with, bool react, bool sums) {
   const auto& g = p_.geometry;
   const std::size_t nx = g.shape[0], ny = g.shape[1], nz = g.shape[2], np = nx * ny;
   const double rx = r_[0], ry = r_[1], rz = r_[2];
@@ -602,8 +618,9 @@ void GridField::sweep(const double* in, double* out, bool sums) {
   // Fused into the stencil: the affine step, or a one-piece series of order 4. Longer series
   // (order 8 to 12, or several pieces) go row by row after the stencil (series_row: each piece a
   // vectorised pass over the row in L1), the Lambert W step voxel by voxel.
-  const bool pieces = kin_.saturable() && kin_.series() && !kin_.series_fusable();
-  const Reaction reaction = !kin_.saturable()       ? Reaction::linear
+  const bool pieces = react && kin_.saturable() && kin_.series() && !kin_.series_fusable();
+  const Reaction reaction = !react                  ? Reaction::diffusion
+                            : !kin_.saturable()     ? Reaction::linear
                             : kin_.series_fusable() ? Reaction::series
                                                     : Reaction::none;
   const double ka = kin_.affine_a(), kb = kin_.affine_b();
@@ -623,36 +640,48 @@ void GridField::sweep(const double* in, double* out, bool sums) {
     return side == 0 ? self + (n - 1) * stride : self - (n - 1) * stride;  // periodic
   };
   const std::size_t rows = ny * nz;
-  auto run = [&](const double* c, const double* ym, const double* yp, const double* zm, const double* zp, double* o,
-                 std::size_t row) {
-    const bool whole = reaction == Reaction::series && row > 0 && row + 1 < rows;  // c[-1], c[nx] exist
-    const std::size_t i0 = whole ? 0 : 1, i1 = whole ? nx : (nx > 1 ? nx - 1 : 1);
-    if (i1 <= i0) return;
+  auto run_as = [&]<bool Avg>(const double* c, const double* ym, const double* yp, const double* zm, const double* zp,
+                              const double* b, double* o, std::size_t i0, std::size_t i1) {
     switch (reaction) {
       case Reaction::linear:
-        stencil_run<Reaction::linear>(c, ym, yp, zm, zp, o, i0, i1, w, ka, kb, kin);
+        stencil_run<Reaction::linear, Avg>(c, ym, yp, zm, zp, b, o, i0, i1, w, ka, kb, kin);
         break;
       case Reaction::series:
-        stencil_run<Reaction::series>(c, ym, yp, zm, zp, o, i0, i1, w, ka, kb, kin);
+        stencil_run<Reaction::series, Avg>(c, ym, yp, zm, zp, b, o, i0, i1, w, ka, kb, kin);
         break;
       case Reaction::none:
-        stencil_run<Reaction::none>(c, ym, yp, zm, zp, o, i0, i1, w, ka, kb, kin);
+        stencil_run<Reaction::none, Avg>(c, ym, yp, zm, zp, b, o, i0, i1, w, ka, kb, kin);
+        break;
+      case Reaction::diffusion:
+        if constexpr (!Avg) stencil_run<Reaction::diffusion, false>(c, ym, yp, zm, zp, b, o, i0, i1, w, ka, kb, kin);
         break;
     }
   };
+  auto run = [&](const double* c, const double* ym, const double* yp, const double* zm, const double* zp,
+                 const double* b, double* o, std::size_t row) {
+    const bool whole = reaction == Reaction::series && row > 0 && row + 1 < rows;  // c[-1], c[nx] exist
+    const std::size_t i0 = whole ? 0 : 1, i1 = whole ? nx : (nx > 1 ? nx - 1 : 1);
+    if (i1 <= i0) return;
+    if (b)
+      run_as.template operator()<true>(c, ym, yp, zm, zp, b, o, i0, i1);
+    else
+      run_as.template operator()<false>(c, ym, yp, zm, zp, b, o, i0, i1);
+  };
   // The x faces of one row (voxels 0 and nx - 1), by the same expression as the interior.
   auto row_ends = [&](const double* c, const double* ym, const double* yp, const double* zm, const double* zp,
-                      double* o) {
+                      const double* b, double* o) {
     auto x_outside = [&](K kind, double value, double self, double wrap) {
       return kind == K::no_flux ? self : kind == K::fixed ? value : wrap;
     };
     auto diffuse = [&](std::size_t i, double xm, double xp) {
-      return c0 * c[i] + rx * (xm + xp) + ry * (ym[i] + yp[i]) + rz * (zm[i] + zp[i]);
+      const double d = c0 * c[i] + rx * (xm + xp) + ry * (ym[i] + yp[i]) + rz * (zm[i] + zp[i]);
+      return b ? 0.5 * (b[i] + d) : d;
     };
     auto react = [&](double d) {
-      return reaction == Reaction::linear   ? flush_subnormal(ka * d + kb)
-             : reaction == Reaction::series ? flush_subnormal(kin.step_series(d))
-                                            : d;
+      return reaction == Reaction::linear      ? flush_subnormal(ka * d + kb)
+             : reaction == Reaction::series    ? flush_subnormal(kin.step_series(d))
+             : reaction == Reaction::diffusion ? flush_subnormal(d)
+                                               : d;
     };
     if (nx == 1) {
       o[0] = react(diffuse(0, x_outside(xlo, xlo_v, c[0], c[0]), x_outside(xhi, xhi_v, c[0], c[0])));
@@ -696,8 +725,9 @@ void GridField::sweep(const double* in, double* out, bool sums) {
       const double* yp = neighbour(1, 1, j, l, c);
       const double* zm = neighbour(2, 0, j, l, c);
       const double* zp = neighbour(2, 1, j, l, c);
-      run(c, ym, yp, zm, zp, o, l * ny + j);
-      row_ends(c, ym, yp, zm, zp, o);
+      const double* b = mean_with ? mean_with + base + j * nx : nullptr;
+      run(c, ym, yp, zm, zp, b, o, l * ny + j);
+      row_ends(c, ym, yp, zm, zp, b, o);
       if (j > j0) finish(j - 1);
     }
     if (j1 > j0) finish(j1 - 1);

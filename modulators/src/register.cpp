@@ -58,7 +58,7 @@ std::unique_ptr<Modulator> make_grid(const ModulatorSpec& s) {
   GridFieldParams p;
   s.table.reject_unknown({"name", "preset", "baseline", "initial", "production"});
   s.field.reject_unknown(
-      {"type", "origin", "spacing", "shape", "dt", "boundary", "boundary_value", "volume_fraction"});
+      {"type", "origin", "spacing", "shape", "dt", "scheme", "boundary", "boundary_value", "volume_fraction"});
   s.diffusion.reject_unknown({"coefficient", "tortuosity"});
 
   // Preset first; every explicit key below overrides it.
@@ -103,6 +103,10 @@ std::unique_ptr<Modulator> make_grid(const ModulatorSpec& s) {
     g.origin = {o[0], o[1], o[2]};
   }
   p.field_dt = s.field.number("dt", 0.0, Check::non_negative);
+  if (const std::string scheme = s.field.string("scheme", "euler"); scheme == "heun")
+    p.scheme = GridScheme::heun;
+  else if (scheme != "euler")
+    s.field.fail("scheme", fmt::format("expected \"euler\" or \"heun\", found \"{}\"", scheme));
   p.volume_fraction = s.field.number("volume_fraction", p.volume_fraction, Check::positive);
 
   // Diffusion.

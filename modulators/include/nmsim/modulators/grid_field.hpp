@@ -21,7 +21,9 @@
 // with the 0.9 bound every new value is a convex combination of old values with weights >= 0.1,
 // so the scheme is stable for any dt, monotone and never negative; the flux form of the stencil
 // conserves mass to round-off with no-flux/periodic boundaries and no clearance.
-// Error O(h_x^2 + h): second order in space, first order in time (Lie splitting).
+// Error O(h_x^2 + h): second order in space, first order in time (Lie splitting). With
+// scheme = heun the diffusion of a sub-step is Heun's, C' = R((C + E(E(C))) / 2) with E the FTCS
+// step: two passes, each stage the same convex combination, second order in h for the diffusion.
 // Threads: OpenMP over rows of voxels with a static schedule; each voxel's new value depends only
 // on old values, and grid sums are taken per row and then over rows in a fixed order, so results
 // are bit-identical for any thread count.
@@ -59,6 +61,12 @@ struct GridReleaseSource {
   double probability = 1.0;  // [1] in [0, 1], per spike
 };
 
+/// Time stepping of the diffusion within a sub-step h (docs/models/modulator_fields.md).
+///   euler: C' = R_h(E C), E = I + h D* lap_h (FTCS): first order in h;
+///   heun:  C' = R_h((C + E E C) / 2): second order in h for the diffusion, two passes per sub-step.
+/// Both keep every stage a convex combination (never negative, mass conserved).
+enum class GridScheme { euler, heun };
+
 struct GridFieldParams {
   GridGeometry geometry;
   double diffusion = 0.763;                               // [um^2/ms] >= 0, free diffusion coefficient D
@@ -68,6 +76,7 @@ struct GridFieldParams {
   double initial = -1.0;                                  // [uM] uniform C(0) >= 0; < 0: the kinetics' steady state
   std::array<std::array<GridBoundary, 2>, 3> boundary{};  // [axis][low face, high face]
   double field_dt = 0.0;  // [ms] >= 0; 0: dt; a multiple m dt, or dt / n (n sub-steps at least)
+  GridScheme scheme = GridScheme::euler;
   int threads = 0;        // [1] >= 0, OpenMP threads of the field loops; 0: the simulation's
   std::vector<GridReleaseSource> release;
 };
@@ -147,7 +156,10 @@ class GridField : public Modulator {
   /// All probes, split over the field's threads when `parallel` (outside the engine's region).
   void sample_all_probes(bool parallel);
   void step_field();  // one field step H = m dt
-  void sweep(const double* in, double* out, bool sums);
+  /// One sub-step's pass: out = R(D(in)), D the FTCS diffusion step, R the reaction step (none
+  /// without `react`); with `mean_with`, out = R((mean_with + D(in)) / 2) (Heun's second stage).
+  /// Row sums of out when `sums`.
+  void sweep(const double* in, double* out, const double* mean_with, bool react, bool sums);
   double grid_sum() const;
   /// Interpolation cells of the probes (registered ones), their grid order to be rebuilt, and
   /// their current values zeroed.
@@ -164,6 +176,7 @@ class GridField : public Modulator {
   double h_sub_ = 0.1;                      // ms
   std::array<double, 3> r_{0.0, 0.0, 0.0};  // D* h / h_a^2 per axis
   std::vector<double> c_, tmp_;
+  std::vector<double> stage_;                                // Heun's first stage (empty for Euler)
   std::array<std::array<std::vector<double>, 2>, 3> ghost_;  // fixed-boundary rows [axis][side]
   std::vector<double> row_sum_;
   double sum_ = 0.0;     // sum of c_ (grid sum of the last sweep + deposits since, fixed order)
