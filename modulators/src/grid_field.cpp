@@ -25,6 +25,10 @@ namespace {
 // Sub-steps keep 2 D* h sum 1/h_a^2 at or below this: every stencil weight >= 1 - kCfl > 0.
 constexpr double kCfl = 0.9;
 
+// Heun's two stages go through a ring of three planes per thread for planes up to this many
+// voxels (1.5 MB of ring per thread, in L2 for a 128^2 plane), through a whole-grid array above.
+constexpr std::size_t kFusedPlane = 65536;
+
 // Sum of one row in a fixed order that does not depend on threads or vector width: 8 interleaved
 // partial sums (element i goes to lane i % 8), then the lanes pairwise, then the tail. A single
 // running sum is one dependent add chain (latency-bound: it took longer than the stencil itself);
@@ -153,7 +157,6 @@ void GridField::setup(double dt, std::uint64_t seed, Step now, int threads) {
   const double c0 = p_.initial >= 0 ? p_.initial : kin_.steady_state();
   c_.assign(g.size(), c0);
   tmp_.assign(g.size(), 0.0);
-  stage_.assign(p_.scheme == GridScheme::heun ? g.size() : 0, 0.0);
   row_sum_.assign(g.shape[1] * g.shape[2], 0.0);
   for (int a = 1; a < 3; ++a)
     for (int s = 0; s < 2; ++s) {
@@ -481,8 +484,13 @@ void GridField::step_field() {
       // Heun's method as two Euler stages averaged: C' = R_h((C + E(E(C))) / 2), E the FTCS
       // diffusion step. Each stage is the same convex combination as the Euler scheme's, so the
       // result stays >= 0 and conserves mass; it is second order in h for the diffusion.
-      sweep(c_.data(), stage_.data(), nullptr, false, false);
-      sweep(stage_.data(), tmp_.data(), c_.data(), true, last);
+      if (heun_fused()) {
+        sweep_heun_fused(c_.data(), tmp_.data(), last);
+      } else {
+        if (stage_.size() != c_.size()) stage_.assign(c_.size(), 0.0);  // once
+        sweep(c_.data(), stage_.data(), nullptr, false, false);
+        sweep(stage_.data(), tmp_.data(), c_.data(), true, last);
+      }
     } else {
       sweep(c_.data(), tmp_.data(), nullptr, true, last);
     }
@@ -603,46 +611,40 @@ NMSIM_STENCIL_CLONES void series_row(double* __restrict o, std::size_t n, const 
   }
 }
 
-}  // namespace
-
-void GridField::sweep(const double* in, double* out, const double* mean_with, bool react, bool sums) {
-  const auto& g = p_.geometry;
-  const std::size_t nx = g.shape[0], ny = g.shape[1], nz = g.shape[2], np = nx * ny;
-  const double rx = r_[0], ry = r_[1], rz = r_[2];
-  const double c0 = 1.0 - 2.0 * (rx + ry + rz);  // >= 1 - kCfl
-  const std::array<double, 4> w{c0, rx, ry, rz};
+// One row pass of a sweep: the geometry, weights, boundaries and reaction of a field step, and
+// the row kernels every pass shares (Euler, Heun's stages separately or fused per plane).
+struct RowKernel {
   using K = GridBoundary::Kind;
-  const auto& B = p_.boundary;
-  const K xlo = B[0][0].kind, xhi = B[0][1].kind;
-  const double xlo_v = B[0][0].value, xhi_v = B[0][1].value;
-  // Fused into the stencil: the affine step, or a one-piece series of order 4. Longer series
-  // (order 8 to 12, or several pieces) go row by row after the stencil (series_row: each piece a
-  // vectorised pass over the row in L1), the Lambert W step voxel by voxel.
-  const bool pieces = react && kin_.saturable() && kin_.series() && !kin_.series_fusable();
-  const Reaction reaction = !react                  ? Reaction::diffusion
-                            : !kin_.saturable()     ? Reaction::linear
-                            : kin_.series_fusable() ? Reaction::series
-                                                    : Reaction::none;
-  const double ka = kin_.affine_a(), kb = kin_.affine_b();
-  const Kinetics& kin = kin_;
-  double* row_sum = row_sum_.data();
-  // Neighbour row of `row` (pointer to its first voxel) across a face: the real row, the row
-  // itself (no-flux: zero flux), the wrapped row (periodic) or the constant ghost row (fixed).
-  auto neighbour = [&](int axis, int side, std::size_t j, std::size_t l, const double* self) -> const double* {
+  std::size_t nx, ny, nz, np;
+  double c0, rx, ry, rz;
+  const std::array<std::array<GridBoundary, 2>, 3>& B;
+  const std::array<std::array<std::vector<double>, 2>, 3>& ghost;
+  const Kinetics& kin;
+  double ka, kb;
+  Reaction reaction;  // of the pass that ends a sub-step
+  bool pieces;        // series_row after the stencil
+
+  // Neighbour row of `self` (pointer to its first voxel, row j of plane l) across a face: the
+  // real row, the row itself (no-flux: zero flux), the wrapped row (periodic) or the constant
+  // ghost row (fixed). `plane` is the stride between planes of the array `self` lies in.
+  const double* neighbour(int axis, int side, std::size_t j, std::size_t l, const double* self,
+                          std::size_t plane) const {
     const std::size_t n = axis == 1 ? ny : nz;
     const std::size_t pos = axis == 1 ? j : l;
-    const std::size_t stride = axis == 1 ? nx : np;
+    const std::size_t stride = axis == 1 ? nx : plane;
     if (side == 0 && pos > 0) return self - stride;
     if (side == 1 && pos + 1 < n) return self + stride;
     const auto& b = B[static_cast<std::size_t>(axis)][static_cast<std::size_t>(side)];
     if (b.kind == K::no_flux) return self;
-    if (b.kind == K::fixed) return ghost_[static_cast<std::size_t>(axis)][static_cast<std::size_t>(side)].data();
+    if (b.kind == K::fixed) return ghost[static_cast<std::size_t>(axis)][static_cast<std::size_t>(side)].data();
     return side == 0 ? self + (n - 1) * stride : self - (n - 1) * stride;  // periodic
-  };
-  const std::size_t rows = ny * nz;
-  auto run_as = [&]<bool Avg>(const double* c, const double* ym, const double* yp, const double* zm, const double* zp,
-                              const double* b, double* o, std::size_t i0, std::size_t i1) {
-    switch (reaction) {
+  }
+
+  template <bool Avg>
+  void run_as(Reaction r, const double* c, const double* ym, const double* yp, const double* zm, const double* zp,
+              const double* b, double* o, std::size_t i0, std::size_t i1) const {
+    const std::array<double, 4> w{c0, rx, ry, rz};
+    switch (r) {
       case Reaction::linear:
         stencil_run<Reaction::linear, Avg>(c, ym, yp, zm, zp, b, o, i0, i1, w, ka, kb, kin);
         break;
@@ -656,20 +658,25 @@ void GridField::sweep(const double* in, double* out, const double* mean_with, bo
         if constexpr (!Avg) stencil_run<Reaction::diffusion, false>(c, ym, yp, zm, zp, b, o, i0, i1, w, ka, kb, kin);
         break;
     }
-  };
-  auto run = [&](const double* c, const double* ym, const double* yp, const double* zm, const double* zp,
-                 const double* b, double* o, std::size_t row) {
-    const bool whole = reaction == Reaction::series && row > 0 && row + 1 < rows;  // c[-1], c[nx] exist
+  }
+
+  // One row: the interior (stencil_run) and the two x faces, by the same expression. `whole`:
+  // c[-1] and c[nx] exist, so the fused series and the diffusion alone take the whole row as full
+  // vectors and the faces are then overwritten (Heun's first stage: 1.63 -> 1.54 ns per voxel for
+  // both stages, 64^3 DA; for Euler's affine step and unfused reactions the interior alone was as
+  // fast or ~2 % faster).
+  void row(Reaction r, bool whole, const double* c, const double* ym, const double* yp, const double* zm,
+           const double* zp, const double* b, double* o) const {
+    whole = whole && (r == Reaction::series || r == Reaction::diffusion);
     const std::size_t i0 = whole ? 0 : 1, i1 = whole ? nx : (nx > 1 ? nx - 1 : 1);
-    if (i1 <= i0) return;
-    if (b)
-      run_as.template operator()<true>(c, ym, yp, zm, zp, b, o, i0, i1);
-    else
-      run_as.template operator()<false>(c, ym, yp, zm, zp, b, o, i0, i1);
-  };
-  // The x faces of one row (voxels 0 and nx - 1), by the same expression as the interior.
-  auto row_ends = [&](const double* c, const double* ym, const double* yp, const double* zm, const double* zp,
-                      const double* b, double* o) {
+    if (i1 > i0) {
+      if (b)
+        run_as<true>(r, c, ym, yp, zm, zp, b, o, i0, i1);
+      else
+        run_as<false>(r, c, ym, yp, zm, zp, b, o, i0, i1);
+    }
+    const K xlo = B[0][0].kind, xhi = B[0][1].kind;
+    const double xlo_v = B[0][0].value, xhi_v = B[0][1].value;
     auto x_outside = [&](K kind, double value, double self, double wrap) {
       return kind == K::no_flux ? self : kind == K::fixed ? value : wrap;
     };
@@ -678,10 +685,10 @@ void GridField::sweep(const double* in, double* out, const double* mean_with, bo
       return b ? 0.5 * (b[i] + d) : d;
     };
     auto react = [&](double d) {
-      return reaction == Reaction::linear      ? flush_subnormal(ka * d + kb)
-             : reaction == Reaction::series    ? flush_subnormal(kin.step_series(d))
-             : reaction == Reaction::diffusion ? flush_subnormal(d)
-                                               : d;
+      return r == Reaction::linear      ? flush_subnormal(ka * d + kb)
+             : r == Reaction::series    ? flush_subnormal(kin.step_series(d))
+             : r == Reaction::diffusion ? flush_subnormal(d)
+                                        : d;
     };
     if (nx == 1) {
       o[0] = react(diffuse(0, x_outside(xlo, xlo_v, c[0], c[0]), x_outside(xhi, xhi_v, c[0], c[0])));
@@ -689,9 +696,61 @@ void GridField::sweep(const double* in, double* out, const double* mean_with, bo
       o[0] = react(diffuse(0, x_outside(xlo, xlo_v, c[0], c[nx - 1]), c[1]));
       o[nx - 1] = react(diffuse(nx - 1, c[nx - 2], x_outside(xhi, xhi_v, c[nx - 1], c[0])));
     }
-  };
-  // Row by row: the interior (stencil_run), the two x faces, the reaction if it is not fused, and
-  // the row sum, while the row is in L1 (one pass over the plane per sweep; a plane-long stencil run
+  }
+
+  // The passes that read a row's output back: the reaction when it is not fused, then the row's
+  // sum (to *sum). They run one row later: read at once, a vector load spanning the scalar stores
+  // of the row ends (and the stencil's stores at another offset) cannot be forwarded from the store
+  // queue and waits for them to reach L1, twice per row. One row later they are there (a 32^3
+  // sweep: row_total took 27 % of it).
+  void finish(Reaction r, double* o, double* sum) const {
+    if (r != Reaction::diffusion) {
+      if (pieces)
+        series_row(o, nx, kin);
+      else if (r == Reaction::none)
+        for (std::size_t i = 0; i < nx; ++i) o[i] = flush_subnormal(kin.step(o[i]));
+    }
+    if (sum) *sum = row_total(o, nx);
+  }
+};
+
+// The kernel of a sub-step's passes. With `react`, the last pass applies the reaction: fused
+// into the stencil (the affine step, or a one-piece series of order 4), or in a row pass after
+// it (longer series, each piece a vectorised pass over the row in L1; the Lambert W step voxel by
+// voxel).
+RowKernel make_kernel(const GridGeometry& g, const std::array<double, 3>& r,
+                      const std::array<std::array<GridBoundary, 2>, 3>& boundary,
+                      const std::array<std::array<std::vector<double>, 2>, 3>& ghost, const Kinetics& kin, bool react) {
+  const std::size_t nx = g.shape[0], ny = g.shape[1], nz = g.shape[2];
+  const Reaction reaction = !react                 ? Reaction::diffusion
+                            : !kin.saturable()     ? Reaction::linear
+                            : kin.series_fusable() ? Reaction::series
+                                                   : Reaction::none;
+  return RowKernel{nx,
+                   ny,
+                   nz,
+                   nx * ny,
+                   1.0 - 2.0 * (r[0] + r[1] + r[2]),  // >= 1 - kCfl
+                   r[0],
+                   r[1],
+                   r[2],
+                   boundary,
+                   ghost,
+                   kin,
+                   kin.affine_a(),
+                   kin.affine_b(),
+                   reaction,
+                   react && kin.saturable() && kin.series() && !kin.series_fusable()};
+}
+
+}  // namespace
+
+void GridField::sweep(const double* in, double* out, const double* mean_with, bool react, bool sums) {
+  const RowKernel rk = make_kernel(p_.geometry, r_, p_.boundary, ghost_, kin_, react);
+  const std::size_t nx = rk.nx, ny = rk.ny, nz = rk.nz, np = rk.np, rows = ny * nz;
+  double* row_sum = row_sum_.data();
+  // Row by row: the interior and the two x faces, the reaction if it is not fused, and the row
+  // sum, while the row is in L1 (one pass over the plane per sweep; a plane-long stencil run
   // followed by a second pass for faces and sums was 1.6x slower). Work units: `rows_per_unit`
   // consecutive rows of one z-plane (~16384 voxels: a 128^2 plane), in memory order, so the static
   // schedule gives each thread one z-slab. Each output depends only on old values, so the split
@@ -699,38 +758,99 @@ void GridField::sweep(const double* in, double* out, const double* mean_with, bo
   const std::size_t rows_per_unit = std::min(ny, std::max<std::size_t>(1, 16384 / nx));
   const std::size_t units_per_plane = (ny + rows_per_unit - 1) / rows_per_unit;
   const auto units = static_cast<std::ptrdiff_t>(units_per_plane * nz);
-  const bool parallel = threads_ > 1 && g.size() >= 16384;
+  const bool parallel = threads_ > 1 && p_.geometry.size() >= 16384;
 #pragma omp parallel for schedule(static) num_threads(threads_) if (parallel)
   for (std::ptrdiff_t u = 0; u < units; ++u) {
     const auto uu = static_cast<std::size_t>(u);
     const std::size_t l = uu / units_per_plane;
     const std::size_t j0 = uu % units_per_plane * rows_per_unit, j1 = std::min(ny, j0 + rows_per_unit);
     const std::size_t base = l * np;
-    // The passes that read a row's output back (reaction, sum) run one row later: read at once,
-    // a vector load spanning the scalar stores of the row ends (and the stencil's stores at
-    // another offset) cannot be forwarded from the store queue and waits for them to reach L1,
-    // twice per row. One row later they are there (a 32^3 sweep: row_total took 27 % of it).
     auto finish = [&](std::size_t j) {
-      double* o = out + base + j * nx;
-      if (pieces)
-        series_row(o, nx, kin);
-      else if (reaction == Reaction::none)
-        for (std::size_t i = 0; i < nx; ++i) o[i] = flush_subnormal(kin.step(o[i]));
-      if (sums) row_sum[l * ny + j] = row_total(o, nx);
+      rk.finish(rk.reaction, out + base + j * nx, sums ? row_sum + l * ny + j : nullptr);
     };
     for (std::size_t j = j0; j < j1; ++j) {
       const double* c = in + base + j * nx;
-      double* o = out + base + j * nx;
-      const double* ym = neighbour(1, 0, j, l, c);
-      const double* yp = neighbour(1, 1, j, l, c);
-      const double* zm = neighbour(2, 0, j, l, c);
-      const double* zp = neighbour(2, 1, j, l, c);
-      const double* b = mean_with ? mean_with + base + j * nx : nullptr;
-      run(c, ym, yp, zm, zp, b, o, l * ny + j);
-      row_ends(c, ym, yp, zm, zp, b, o);
+      const std::size_t row = l * ny + j;
+      rk.row(rk.reaction, row > 0 && row + 1 < rows, c, rk.neighbour(1, 0, j, l, c, np),
+             rk.neighbour(1, 1, j, l, c, np), rk.neighbour(2, 0, j, l, c, np), rk.neighbour(2, 1, j, l, c, np),
+             mean_with ? mean_with + base + j * nx : nullptr, out + base + j * nx);
       if (j > j0) finish(j - 1);
     }
     if (j1 > j0) finish(j1 - 1);
+  }
+}
+
+bool GridField::heun_fused() const {
+  const auto& g = p_.geometry;
+  return g.shape[0] * g.shape[1] <= kFusedPlane &&
+         (g.shape[2] == 1 || p_.boundary[2][0].kind != GridBoundary::Kind::periodic);
+}
+
+void GridField::sweep_heun_fused(const double* in, double* out, bool sums) {
+  // Both stages of Heun's step in one pass over the grid, plane by plane: the first stage E(C) of
+  // plane l + 1 into a ring of three planes, then the second of plane l, which needs E(C) of planes
+  // l - 1..l + 1, from the ring (in L2), and C of plane l. C is read from memory once and C' written
+  // once, as in an Euler sweep; the two-pass form wrote and read E(C) through memory (a 64^3 DA
+  // field: 1.8 ns per voxel against Euler's 1.05). Each thread takes a slab of planes and computes
+  // the first stage of the planes on either side of it as well (the same values as its neighbour's):
+  // every value is computed by the same expression, so the bits equal the two-pass form's.
+  const RowKernel stage1 = make_kernel(p_.geometry, r_, p_.boundary, ghost_, kin_, false);
+  const RowKernel stage2 = make_kernel(p_.geometry, r_, p_.boundary, ghost_, kin_, true);
+  const std::size_t nx = stage2.nx, ny = stage2.ny, nz = stage2.nz, np = stage2.np;
+  const bool parallel = threads_ > 1 && p_.geometry.size() >= 16384;
+  const int parts = parallel ? static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads_), nz)) : 1;
+  if (stage_.size() < static_cast<std::size_t>(parts) * 3 * np)
+    stage_.assign(static_cast<std::size_t>(parts) * 3 * np, 0.0);
+  double* row_sum = row_sum_.data();
+#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+  for (int t = 0; t < parts; ++t) {
+    const auto tt = static_cast<std::size_t>(t), n = static_cast<std::size_t>(parts);
+    const std::size_t l0 = nz * tt / n, l1 = nz * (tt + 1) / n;
+    double* ring = stage_.data() + tt * 3 * np;
+    auto slot = [&](std::size_t l) { return ring + (l % 3) * np; };
+    auto first_stage = [&](std::size_t l) {
+      const double* plane = in + l * np;
+      double* o = slot(l);
+      for (std::size_t j = 0; j < ny; ++j) {
+        const double* c = plane + j * nx;
+        const std::size_t row = l * ny + j;
+        stage1.row(Reaction::diffusion, row > 0 && row + 1 < ny * nz, c, stage1.neighbour(1, 0, j, l, c, np),
+                   stage1.neighbour(1, 1, j, l, c, np), stage1.neighbour(2, 0, j, l, c, np),
+                   stage1.neighbour(2, 1, j, l, c, np), nullptr, o + j * nx);
+      }
+    };
+    auto second_stage = [&](std::size_t l) {
+      const double* e = slot(l);
+      // The z neighbours of the first stage: the ring's planes, or across a face the plane itself
+      // (no-flux) or the ghost row (fixed; periodic z with nz > 1 takes the two-pass form).
+      auto z_row = [&](int side, std::size_t j) -> const double* {
+        const bool inside = side == 0 ? l > 0 : l + 1 < nz;
+        if (inside) return slot(side == 0 ? l - 1 : l + 1) + j * nx;
+        const auto& b = p_.boundary[2][static_cast<std::size_t>(side)];
+        if (b.kind == GridBoundary::Kind::fixed) return ghost_[2][static_cast<std::size_t>(side)].data();
+        return e + j * nx;
+      };
+      auto finish = [&](std::size_t j) {
+        stage2.finish(stage2.reaction, out + l * np + j * nx, sums ? row_sum + l * ny + j : nullptr);
+      };
+      for (std::size_t j = 0; j < ny; ++j) {
+        const double* c = e + j * nx;
+        // Rows 0 and ny - 1 of a ring plane have no c[-1] or c[nx] of their own (not whole).
+        stage2.row(stage2.reaction, j > 0 && j + 1 < ny, c, stage2.neighbour(1, 0, j, l, c, np),
+                   stage2.neighbour(1, 1, j, l, c, np), z_row(0, j), z_row(1, j), in + l * np + j * nx,
+                   out + l * np + j * nx);
+        if (j > 0) finish(j - 1);
+      }
+      finish(ny - 1);
+    };
+    if (l1 > l0) {
+      if (l0 > 0) first_stage(l0 - 1);
+      first_stage(l0);
+      for (std::size_t l = l0; l < l1; ++l) {
+        if (l + 1 < nz) first_stage(l + 1);
+        second_stage(l);
+      }
+    }
   }
 }
 

@@ -160,6 +160,11 @@ class GridField : public Modulator {
   /// without `react`); with `mean_with`, out = R((mean_with + D(in)) / 2) (Heun's second stage).
   /// Row sums of out when `sums`.
   void sweep(const double* in, double* out, const double* mean_with, bool react, bool sums);
+  /// Heun's sub-step in one pass (both stages per plane, a ring of three first-stage planes per
+  /// thread); the same bits as the two sweeps. Used when heun_fused(): planes up to kFusedPlane
+  /// voxels and no periodic z faces (nz > 1).
+  void sweep_heun_fused(const double* in, double* out, bool sums);
+  bool heun_fused() const;
   double grid_sum() const;
   /// Interpolation cells of the probes (registered ones), their grid order to be rebuilt, and
   /// their current values zeroed.
@@ -176,7 +181,7 @@ class GridField : public Modulator {
   double h_sub_ = 0.1;                      // ms
   std::array<double, 3> r_{0.0, 0.0, 0.0};  // D* h / h_a^2 per axis
   std::vector<double> c_, tmp_;
-  std::vector<double> stage_;                                // Heun's first stage (empty for Euler)
+  std::vector<double> stage_;  // Heun's first stage: rings of 3 planes per thread, or the grid (empty: Euler)
   std::array<std::array<std::vector<double>, 2>, 3> ghost_;  // fixed-boundary rows [axis][side]
   std::vector<double> row_sum_;
   double sum_ = 0.0;     // sum of c_ (grid sum of the last sweep + deposits since, fixed order)
