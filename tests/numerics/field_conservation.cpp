@@ -381,17 +381,21 @@ TEST_CASE("field: probe values are the trilinear interpolation, equal to sample(
 }
 
 TEST_CASE("field: probes sampled after each field step equal sample() at every step of the block") {
-  // The probes are sampled right after each field step, split over the field's threads. On 1-D,
-  // 2-D, 3-D and one-layer grids, with point releases at pseudo-random voxels and a uniform
-  // release, every step's probe pieces equal sample() of the state, bit for bit, with 1 and 2
-  // threads.
+  // The probes are sampled right after each field step, split over the field's threads (Heun's
+  // fused pass: plane by plane inside it, those read across two threads' slabs after it). On 1-D,
+  // 2-D, 3-D and one-layer grids, and one large enough for threads (18 720 voxels, a probe in
+  // every plane), with point releases at pseudo-random voxels and a uniform release, every step's
+  // probe pieces equal sample() of the state, bit for bit, with 1, 2 and 3 threads.
+  const GridScheme scheme = GENERATE(GridScheme::euler, GridScheme::heun);
   struct Case {
     int dims;
     std::array<std::size_t, 3> shape;
   };
-  for (const int threads : {1, 2})
-    for (const Case cs : {Case{1, {20, 1, 1}}, Case{2, {12, 9, 1}}, Case{3, {7, 6, 5}}, Case{3, {6, 5, 1}}}) {
+  for (const int threads : {1, 2, 3})
+    for (const Case cs :
+         {Case{1, {20, 1, 1}}, Case{2, {12, 9, 1}}, Case{3, {7, 6, 5}}, Case{3, {6, 5, 1}}, Case{3, {30, 24, 26}}}) {
       GridFieldParams p;
+      p.scheme = scheme;
       p.geometry.dims = cs.dims;
       p.geometry.shape = cs.shape;
       p.geometry.spacing = {10.0, 8.0, 6.0};
@@ -404,6 +408,7 @@ TEST_CASE("field: probes sampled after each field step equal sample() at every s
       for (int k = 0; k < 40; ++k) at.push_back({10.0 * 0.37 * k, 8.0 * 0.29 * k, 6.0 * 0.23 * k});
       at.push_back({-100.0, -100.0, -100.0});
       at.push_back({1e4, 1e4, 1e4});
+      for (std::size_t z = 0; z < cs.shape[2]; ++z) at.push_back({50.0, 30.0, 6.0 * static_cast<double>(z) + 0.5});
       for (const Position& x : at) f.add_probe(x);
       f.setup(1.0, 1, 0, threads);
       REQUIRE(f.probe_hold() == 3);

@@ -151,11 +151,12 @@ class GridField : public Modulator {
   Deposit& deposit_at(Step step, const char* what);
   /// Adds the deposits of boundary k to the state.
   void apply_deposits(Step k);
-  /// cur_probe_ of probes [r0, r1) in grid order from the current state.
-  void sample_probes(std::size_t r0, std::size_t r1);
+  /// cur_probe_ of probes [r0, r1) in grid order from the field c (the current state: c_).
+  void sample_probes(const double* c, std::size_t r0, std::size_t r1);
   /// All probes, split over the field's threads when `parallel` (outside the engine's region).
   void sample_all_probes(bool parallel);
-  void step_field();  // one field step H = m dt
+  /// One field step H = m dt; true when it also sampled every probe (cur_probe_, Heun's fused pass).
+  bool step_field();
   /// One sub-step's pass: out = R(D(in)), D the FTCS diffusion step, R the reaction step (none
   /// without `react`); with `mean_with`, out = R((mean_with + D(in)) / 2) (Heun's second stage).
   /// Row sums of out when `sums`.
@@ -163,7 +164,9 @@ class GridField : public Modulator {
   /// Heun's sub-step in one pass (both stages per plane, a ring of three first-stage planes per
   /// thread); the same bits as the two sweeps. Used when heun_fused(): planes up to kFusedPlane
   /// voxels and no periodic z faces (nz > 1).
-  void sweep_heun_fused(const double* in, double* out, bool sums);
+  /// With `sample`, also cur_probe_ of every probe from `out`, each as soon as the planes it reads
+  /// are done (in cache).
+  void sweep_heun_fused(const double* in, double* out, bool sums, bool sample);
   bool heun_fused() const;
   double grid_sum() const;
   /// Interpolation cells of the probes (registered ones), their grid order to be rebuilt, and
