@@ -667,8 +667,9 @@ struct RowKernel {
   // vectors and the faces are then overwritten (Heun's first stage: 1.63 -> 1.54 ns per voxel for
   // both stages, 64^3 DA; for Euler's affine step and unfused reactions the interior alone was as
   // fast or ~2 % faster).
-  void row(Reaction r, bool whole, const double* c, const double* ym, const double* yp, const double* zm,
-           const double* zp, const double* b, double* o) const {
+  void row(bool whole, const double* c, const double* ym, const double* yp, const double* zm, const double* zp,
+           const double* b, double* o) const {
+    const Reaction r = reaction;
     whole = whole && (r == Reaction::series || r == Reaction::diffusion);
     const std::size_t i0 = whole ? 0 : 1, i1 = whole ? nx : (nx > 1 ? nx - 1 : 1);
     if (i1 > i0) {
@@ -705,11 +706,11 @@ struct RowKernel {
   // of the row ends (and the stencil's stores at another offset) cannot be forwarded from the store
   // queue and waits for them to reach L1, twice per row. One row later they are there (a 32^3
   // sweep: row_total took 27 % of it).
-  void finish(Reaction r, double* o, double* sum) const {
-    if (r != Reaction::diffusion) {
+  void finish(double* o, double* sum) const {
+    if (reaction != Reaction::diffusion) {
       if (pieces)
         series_row(o, nx, kin);
-      else if (r == Reaction::none)
+      else if (reaction == Reaction::none)
         for (std::size_t i = 0; i < nx; ++i) o[i] = flush_subnormal(kin.step(o[i]));
     }
     if (sum) *sum = row_total(o, nx);
@@ -767,14 +768,12 @@ void GridField::sweep(const double* in, double* out, const double* mean_with, bo
     const std::size_t l = uu / units_per_plane;
     const std::size_t j0 = uu % units_per_plane * rows_per_unit, j1 = std::min(ny, j0 + rows_per_unit);
     const std::size_t base = l * np;
-    auto finish = [&](std::size_t j) {
-      rk.finish(rk.reaction, out + base + j * nx, sums ? row_sum + l * ny + j : nullptr);
-    };
+    auto finish = [&](std::size_t j) { rk.finish(out + base + j * nx, sums ? row_sum + l * ny + j : nullptr); };
     for (std::size_t j = j0; j < j1; ++j) {
       const double* c = in + base + j * nx;
       const std::size_t row = l * ny + j;
-      rk.row(rk.reaction, row > 0 && row + 1 < rows, c, rk.neighbour(1, 0, j, l, c, np),
-             rk.neighbour(1, 1, j, l, c, np), rk.neighbour(2, 0, j, l, c, np), rk.neighbour(2, 1, j, l, c, np),
+      rk.row(row > 0 && row + 1 < rows, c, rk.neighbour(1, 0, j, l, c, np), rk.neighbour(1, 1, j, l, c, np),
+             rk.neighbour(2, 0, j, l, c, np), rk.neighbour(2, 1, j, l, c, np),
              mean_with ? mean_with + base + j * nx : nullptr, out + base + j * nx);
       if (j > j0) finish(j - 1);
     }
@@ -826,7 +825,7 @@ void GridField::sweep_heun_fused(const double* in, double* out, bool sums, bool 
       for (std::size_t j = 0; j < ny; ++j) {
         const double* c = plane + j * nx;
         const std::size_t row = l * ny + j;
-        stage1.row(Reaction::diffusion, row > 0 && row + 1 < ny * nz, c, stage1.neighbour(1, 0, j, l, c, np),
+        stage1.row(row > 0 && row + 1 < ny * nz, c, stage1.neighbour(1, 0, j, l, c, np),
                    stage1.neighbour(1, 1, j, l, c, np), stage1.neighbour(2, 0, j, l, c, np),
                    stage1.neighbour(2, 1, j, l, c, np), nullptr, o + j * nx);
       }
@@ -842,15 +841,12 @@ void GridField::sweep_heun_fused(const double* in, double* out, bool sums, bool 
         if (b.kind == GridBoundary::Kind::fixed) return ghost_[2][static_cast<std::size_t>(side)].data();
         return e + j * nx;
       };
-      auto finish = [&](std::size_t j) {
-        stage2.finish(stage2.reaction, out + l * np + j * nx, sums ? row_sum + l * ny + j : nullptr);
-      };
+      auto finish = [&](std::size_t j) { stage2.finish(out + l * np + j * nx, sums ? row_sum + l * ny + j : nullptr); };
       for (std::size_t j = 0; j < ny; ++j) {
         const double* c = e + j * nx;
         // Rows 0 and ny - 1 of a ring plane have no c[-1] or c[nx] of their own (not whole).
-        stage2.row(stage2.reaction, j > 0 && j + 1 < ny, c, stage2.neighbour(1, 0, j, l, c, np),
-                   stage2.neighbour(1, 1, j, l, c, np), z_row(0, j), z_row(1, j), in + l * np + j * nx,
-                   out + l * np + j * nx);
+        stage2.row(j > 0 && j + 1 < ny, c, stage2.neighbour(1, 0, j, l, c, np), stage2.neighbour(1, 1, j, l, c, np),
+                   z_row(0, j), z_row(1, j), in + l * np + j * nx, out + l * np + j * nx);
         if (j > 0) finish(j - 1);
       }
       finish(ny - 1);
