@@ -23,10 +23,12 @@
 // conserves mass to round-off with no-flux/periodic boundaries and no clearance.
 // Error O(h_x^2 + h): second order in space, first order in time (Lie splitting). With
 // scheme = heun the diffusion of a sub-step is Heun's, C' = R((C + E(E(C))) / 2) with E the FTCS
-// step: two passes, each stage the same convex combination, second order in h for the diffusion.
-// Threads: OpenMP over rows of voxels with a static schedule; each voxel's new value depends only
-// on old values, and grid sums are taken per row and then over rows in a fixed order, so results
-// are bit-identical for any thread count.
+// step: both stages in one pass over memory (plane by plane, a ring of three first-stage planes
+// per thread), each stage the same convex combination, second order in h for the diffusion (the
+// reaction stays Lie-split: first order for Michaelis-Menten).
+// Threads: OpenMP over rows of voxels (Heun: slabs of planes) with a static schedule; each voxel's
+// new value depends only on old values, and grid sums are taken per row and then over rows in a
+// fixed order, so results are bit-identical for any thread count.
 //
 // Timing. Blocks of m steps start at the boundaries s0 + b m. A release arriving at step s is
 // added at the first boundary >= s (at s when m = 1); at each boundary X the field then takes its
