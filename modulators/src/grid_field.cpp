@@ -761,7 +761,7 @@ void GridField::sweep(const double* in, double* out, const double* mean_with, bo
   const std::size_t rows_per_unit = std::min(ny, std::max<std::size_t>(1, 16384 / nx));
   const std::size_t units_per_plane = (ny + rows_per_unit - 1) / rows_per_unit;
   const auto units = static_cast<std::ptrdiff_t>(units_per_plane * nz);
-  const bool parallel = threads_ > 1 && p_.geometry.size() >= 16384;
+  const bool parallel = sweeps_in_parallel();
 #pragma omp parallel for schedule(static) num_threads(threads_) if (parallel)
   for (std::ptrdiff_t u = 0; u < units; ++u) {
     const auto uu = static_cast<std::size_t>(u);
@@ -798,14 +798,15 @@ void GridField::sweep_heun_fused(const double* in, double* out, bool sums, bool 
   const RowKernel stage1 = make_kernel(p_.geometry, r_, p_.boundary, ghost_, kin_, false);
   const RowKernel stage2 = make_kernel(p_.geometry, r_, p_.boundary, ghost_, kin_, true);
   const std::size_t nx = stage2.nx, ny = stage2.ny, nz = stage2.nz, np = stage2.np;
-  const bool parallel = threads_ > 1 && p_.geometry.size() >= 16384;
+  const bool parallel = sweeps_in_parallel();
   const int parts = parallel ? static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads_), nz)) : 1;
   if (stage_.size() < static_cast<std::size_t>(parts) * 3 * np)
     stage_.assign(static_cast<std::size_t>(parts) * 3 * np, 0.0);
   double* row_sum = row_sum_.data();
   // Probes sampled in the pass: a probe whose cell starts in plane p reads planes p and p + 1
-  // (p alone with one plane), so it is sampled once the thread has done both: ~6 -> ~2 ns per
-  // probe (64^3, 10 100 probes). Those whose second plane another thread does are sampled after.
+  // (p alone with one plane), so it is sampled once the thread has done both; those whose second
+  // plane another thread does are sampled after. The gain is the split over threads (2-thread
+  // network bench +25-26 % -> +21-22 %); one thread still takes ~6 ns per probe.
   const std::size_t z_reach = p_.geometry.corner_strides()[2] > 0 ? 1 : 0;
   auto probes_from = [&](std::size_t plane) {  // first probe (grid order) whose cell starts at or after plane
     return static_cast<std::size_t>(
@@ -832,14 +833,11 @@ void GridField::sweep_heun_fused(const double* in, double* out, bool sums, bool 
     };
     auto second_stage = [&](std::size_t l) {
       const double* e = slot(l);
-      // The z neighbours of the first stage: the ring's planes, or across a face the plane itself
-      // (no-flux) or the ghost row (fixed; periodic z with nz > 1 takes the two-pass form).
+      // The z neighbours of the first stage: the ring's planes, or across a face what neighbour()
+      // gives (periodic z with nz > 1 takes the two-pass form, so a wrap stays in the plane).
       auto z_row = [&](int side, std::size_t j) -> const double* {
         const bool inside = side == 0 ? l > 0 : l + 1 < nz;
-        if (inside) return slot(side == 0 ? l - 1 : l + 1) + j * nx;
-        const auto& b = p_.boundary[2][static_cast<std::size_t>(side)];
-        if (b.kind == GridBoundary::Kind::fixed) return ghost_[2][static_cast<std::size_t>(side)].data();
-        return e + j * nx;
+        return inside ? slot(side == 0 ? l - 1 : l + 1) + j * nx : stage2.neighbour(2, side, j, l, e + j * nx, np);
       };
       auto finish = [&](std::size_t j) { stage2.finish(out + l * np + j * nx, sums ? row_sum + l * ny + j : nullptr); };
       for (std::size_t j = 0; j < ny; ++j) {

@@ -79,7 +79,7 @@ struct GridFieldParams {
   std::array<std::array<GridBoundary, 2>, 3> boundary{};  // [axis][low face, high face]
   double field_dt = 0.0;  // [ms] >= 0; 0: dt; a multiple m dt, or dt / n (n sub-steps at least)
   GridScheme scheme = GridScheme::euler;
-  int threads = 0;        // [1] >= 0, OpenMP threads of the field loops; 0: the simulation's
+  int threads = 0;  // [1] >= 0, OpenMP threads of the field loops; 0: the simulation's
   std::vector<GridReleaseSource> release;
 };
 
@@ -170,6 +170,8 @@ class GridField : public Modulator {
   /// are done (in cache).
   void sweep_heun_fused(const double* in, double* out, bool sums, bool sample);
   bool heun_fused() const;
+  /// Sweeps split over the field's threads (smaller grids: one thread, a fork costs more).
+  bool sweeps_in_parallel() const { return threads_ > 1 && p_.geometry.size() >= 16384; }
   double grid_sum() const;
   /// Interpolation cells of the probes (registered ones), their grid order to be rebuilt, and
   /// their current values zeroed.
@@ -199,9 +201,9 @@ class GridField : public Modulator {
   std::vector<GridGeometry::Cell> cells_;         // per probe: its interpolation cell
   std::vector<std::size_t> probe_order_;          // probes by their first voxel
   std::vector<GridGeometry::Cell> sorted_cells_;  // their cells, in that order
-  std::vector<LevelPiece> probe_pieces_;  // one row per field step of the window
-  Step row0_ = 0;                         // field step index of the window's first row
-  Step row0_holds_ = -1;                  // field step whose values row 0 holds from the last window (-1: none)
+  std::vector<LevelPiece> probe_pieces_;          // one row per field step of the window
+  Step row0_ = 0;                                 // field step index of the window's first row
+  Step row0_holds_ = -1;                          // field step whose values row 0 holds from the last window (-1: none)
   /// Row of probe_pieces_ of engine step k (its field step within the window).
   std::size_t row_of(Step k) const {
     return static_cast<std::size_t>(m_ == 1 ? k - window_begin() : (k - start_) / m_ - row0_);
